@@ -1,0 +1,48 @@
+package validate
+
+import (
+	"net/netip"
+
+	"github.com/drydock-go/drydock/internal/design"
+)
+
+func init() {
+	register(&Rule{
+		Code:    "DD2005",
+		Slug:    "net.duplicate-ip",
+		Name:    "Duplicated IP Check",
+		Summary: "No static address is assigned twice, across all nodes and networks.",
+		Example: "Duplicate IP Address Found: 172.16.100.21 (BaremetalNode controller01 on oob, and BaremetalNode compute01 on oob)",
+		Check:   checkDuplicateIP,
+	})
+}
+
+func checkDuplicateIP(c *Context) {
+	if len(c.nodes()) == 0 {
+		c.Warnf("Site design unlikely complete with no defined baremetal nodes.", nil, "No BaremetalNodes Found.")
+		return
+	}
+	type owner struct {
+		node    *design.Node
+		network string
+	}
+	seen := map[netip.Addr]owner{}
+	for _, n := range c.nodes() {
+		for _, a := range n.Addressing {
+			if a.Type != "static" {
+				continue
+			}
+			ip, err := netip.ParseAddr(a.Address)
+			if err != nil {
+				continue
+			}
+			ip = ip.Unmap()
+			if first, dup := seen[ip]; dup {
+				c.Errorf("Select unique IP addresses for each node.", docs(n.Ref, first.node.Ref),
+					"Duplicate IP Address Found: %s (BaremetalNode %s on %s, and BaremetalNode %s on %s)", a.Address, first.node.Name, first.network, n.Name, a.Network)
+				continue
+			}
+			seen[ip] = owner{n, a.Network}
+		}
+	}
+}
