@@ -39,6 +39,7 @@ func runRender(cmd *cobra.Command, o *renderOpts, designRef string) error {
 	if o.output != "yaml" && o.output != "json" {
 		return &exitError{exitUsage, fmt.Errorf("--output must be yaml or json, not %q", o.output)}
 	}
+	defer design.TuneGCForBatch()()
 	sources, err := o.fetch.fetch(cmd.Context(), designRef)
 	if err != nil {
 		return &exitError{exitUsage, err}

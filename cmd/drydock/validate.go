@@ -56,6 +56,7 @@ func runValidate(cmd *cobra.Command, o *validateOpts, designRef string) error {
 			return &exitError{exitUsage, fmt.Errorf("--rule %s: no such rule (see drydock validate --help and the README)", r)}
 		}
 	}
+	defer design.TuneGCForBatch()()
 	out := cmd.OutOrStdout()
 	sources, err := o.fetch.fetch(cmd.Context(), designRef)
 	if err != nil {

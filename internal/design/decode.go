@@ -32,7 +32,7 @@ func (d *decoder) obj(n *node, path string) obj {
 	}
 	ps, err := yaml11.Pairs(n)
 	if err != nil {
-		d.c.fail(n, path, "%v", err)
+		d.c.failErr(n, path, err)
 		return o
 	}
 	o.pairs = ps
@@ -62,37 +62,13 @@ func (o obj) has(key string) bool { return o.node(key) != nil }
 
 func (o obj) child(key string) obj { return o.d.obj(o.node(key), o.sub(key)) }
 
-// scalarText renders a scalar the way the original's models stringified values: booleans as
-// True/False, numbers in decimal.
-func scalarText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e16 {
-			return strconv.FormatFloat(x, 'f', 1, 64)
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return ""
-}
-
 func (d *decoder) text(n *node, path string) string {
-	v, err := yaml11.Scalar(n)
+	s, err := yaml11.Text(n)
 	if err != nil {
-		d.c.fail(n, path, "%v", err)
+		d.c.failErr(n, path, err)
 		return ""
 	}
-	return scalarText(v)
+	return s
 }
 
 func (o obj) str(key string) string {
@@ -209,7 +185,7 @@ func (o obj) list(key string) []obj {
 func (d *decoder) any(n *node, path string) any {
 	v, err := yaml11.Value(n)
 	if err != nil {
-		d.c.fail(n, path, "%v", err)
+		d.c.failErr(n, path, err)
 	}
 	return v
 }

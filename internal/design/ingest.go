@@ -1,6 +1,7 @@
 package design
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -33,10 +34,9 @@ func Parse(sources ...Source) *Ingested {
 	in := &Ingested{Design: &Design{}}
 	seen := map[string]DocRef{}
 	for _, src := range sources {
-		docs, err := yaml11.ParseStream(src.Data)
-		for _, doc := range docs {
+		err := yaml11.Stream(src.Data, func(doc yaml11.Document) {
 			in.document(src.Name, doc, seen)
-		}
+		})
 		if err != nil {
 			line := 0
 			if se, ok := err.(*yaml11.SyntaxError); ok {
@@ -74,8 +74,26 @@ func (c *docCtx) fail(n *yaml11.Node, path, format string, args ...any) {
 		msg = path + ": " + msg
 	}
 	c.in.Messages = append(c.in.Messages, NewMessage(CodeDocInvalid, RuleDocInvalid, LevelError,
-		fmt.Sprintf("%s %s (%s): %s", c.ref.Schema, c.ref.Name, c.where(n), msg),
+		fmt.Sprintf("%s (%s): %s", c.title(), c.where(n), msg),
 		"Correct the document; it was left out of the design.", c.ref))
+}
+
+// failErr reports an error from the YAML layer, using its own position when it has one.
+func (c *docCtx) failErr(n *yaml11.Node, path string, err error) {
+	var ye *yaml11.Error
+	if errors.As(err, &ye) {
+		c.fail(&yaml11.Node{Line: ye.Line}, path, "%s", ye.Msg)
+		return
+	}
+	c.fail(n, path, "%v", err)
+}
+
+// title names the document in messages: its schema and name, or its position in the stream.
+func (c *docCtx) title() string {
+	if c.ref.Schema == "unknown" {
+		return c.ref.Name
+	}
+	return c.ref.Schema + " " + c.ref.Name
 }
 
 func (in *Ingested) document(source string, doc yaml11.Document, seen map[string]DocRef) {
@@ -83,7 +101,7 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 	c := &docCtx{in: in, ref: ref}
 	top, err := yaml11.Pairs(doc.Root)
 	if err != nil {
-		c.fail(doc.Root, "", "%s", cleanErr(err))
+		c.failErr(doc.Root, "", err)
 		return
 	}
 	get := func(k string) *yaml11.Node {
@@ -159,7 +177,7 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 	if body == nil {
 		value = nil
 	} else if err != nil {
-		c.fail(body, "", "%s", cleanErr(err))
+		c.failErr(body, "", err)
 		return
 	}
 	violations, err := schema.Validate(kind, value)
@@ -177,7 +195,7 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 			path += "." + seg
 		}
 		in.Messages = append(in.Messages, NewMessage(CodeDocSchema, RuleDocSchema, LevelError,
-			fmt.Sprintf("%s %s (%s): %s: %s", c.ref.Schema, c.ref.Name, c.where(n), path, v.Message),
+			fmt.Sprintf("%s (%s): %s: %s", c.title(), c.where(n), path, v.Message),
 			"Correct the field so the document matches its schema (docs/schemas/"+kind+".v1.json).", c.ref))
 	}
 	if len(violations) > 0 {
@@ -185,7 +203,7 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 	}
 	for _, p := range dups {
 		in.Messages = append(in.Messages, NewMessage(CodeDocDupKey, RuleDocDupKey, LevelWarning,
-			fmt.Sprintf("%s %s (%s:%d): key %q is given twice (first at line %d); the last value is used", c.ref.Schema, c.ref.Name, source, p.Value.Line, p.Key, p.Duplicate),
+			fmt.Sprintf("%s (%s:%d): key %q is given twice (first at line %d); the last value is used", c.title(), source, p.Value.Line, p.Key, p.Duplicate),
 			"Remove one of the two entries.", c.ref))
 	}
 	key := kind + "\x00" + c.ref.Name
@@ -224,6 +242,3 @@ func scalarString(n *yaml11.Node) (string, bool) {
 	return s, ok
 }
 
-func cleanErr(err error) string {
-	return err.Error()
-}

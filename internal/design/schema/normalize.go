@@ -26,8 +26,39 @@ import (
 // YAML timestamps decoded as time.Time are turned into their text form, as a
 // date ("2017-02-17") when they carry no time of day.
 func normalize(v any, path []string, vs *[]Violation) any {
+	if plain(v) {
+		return v // the common case: nothing to convert, so no paths to build
+	}
 	out, _ := normalizeValue(v, path, vs)
 	return out
+}
+
+// plain reports whether v is already in the validator's shape and holds no value that needs
+// reporting, without allocating.
+func plain(v any) bool {
+	switch x := v.(type) {
+	case nil, string, bool, json.Number,
+		int, int8, int16, int32, int64,
+		uint, uint8, uint16, uint32, uint64:
+		return true
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case map[string]any:
+		for _, child := range x {
+			if !plain(child) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, child := range x {
+			if !plain(child) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // normalizeValue returns the normalized value and whether it differs from v.

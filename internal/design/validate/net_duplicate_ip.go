@@ -26,14 +26,15 @@ func checkDuplicateIP(c *Context) {
 		node    *design.Node
 		network string
 	}
-	seen := map[netip.Addr]owner{}
+	count := 0
 	for _, n := range c.nodes() {
-		for _, a := range n.Addressing {
-			if a.Type != "static" {
-				continue
-			}
-			ip, err := netip.ParseAddr(a.Address)
-			if err != nil {
+		count += len(n.Addressing)
+	}
+	seen := make(map[netip.Addr]owner, count)
+	for i, n := range c.nodes() {
+		for j, a := range n.Addressing {
+			ip := c.facts.addrs[i][j]
+			if !ip.IsValid() {
 				continue
 			}
 			ip = ip.Unmap()

@@ -42,13 +42,13 @@ func checkIPLocality(c *Context) {
 		c.Warnf("Site design likely incomplete without defined nodes.", nil, "No baremetal_nodes found.")
 		return
 	}
-	for _, n := range c.nodes() {
-		for _, a := range n.Addressing {
+	for i, n := range c.nodes() {
+		for j, a := range n.Addressing {
 			if a.Type != "static" {
 				continue
 			}
-			ip, err := netip.ParseAddr(a.Address)
-			if err != nil {
+			ip := c.facts.addrs[i][j]
+			if !ip.IsValid() {
 				c.Errorf("Write the address as an IP address (or 'dhcp').", docs(n.Ref),
 					"The address %q of BaremetalNode %s on network %s is not an IP address", a.Address, n.Name, a.Network)
 				continue

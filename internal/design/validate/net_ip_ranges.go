@@ -63,14 +63,11 @@ func checkIPRanges(c *Context) {
 			ranges[n.Name] = valid
 		}
 	}
-	for _, n := range c.nodes() {
-		for _, a := range n.Addressing {
-			if a.Type != "static" {
-				continue
-			}
-			ip, err := netip.ParseAddr(a.Address)
-			if err != nil {
-				continue // net.ip-locality reports it
+	for i, n := range c.nodes() {
+		for j, a := range n.Addressing {
+			ip := c.facts.addrs[i][j]
+			if !ip.IsValid() {
+				continue // dhcp, or invalid (net.ip-locality reports it)
 			}
 			checkAddressInRanges(c, n, a, ip, ranges[a.Network])
 		}

@@ -1,9 +1,6 @@
 package validate
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 func init() {
 	register(&Rule{
@@ -16,7 +13,20 @@ func init() {
 	})
 }
 
-var dnsLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+// validLabel reports whether s is a DNS label: 1 to 63 letters, digits and hyphens, not
+// starting or ending with a hyphen (RFC 1035 as relaxed by RFC 1123).
+func validLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 const labelDiag = "RFC 1035 requires each label in a DNS name to be <= 63 characters and contain only A-Z, a-z, 0-9, and hyphens (not at either end)."
 
@@ -24,14 +34,14 @@ func checkHostname(c *Context) {
 	for _, net := range c.design().Networks {
 		domain := strings.TrimSuffix(net.DNSDomain, ".")
 		for _, label := range strings.Split(domain, ".") {
-			if !dnsLabel.MatchString(label) {
+			if !validLabel(label) {
 				c.Errorf(labelDiag, docs(net.Ref), "DNS domain %s of network %s is invalid - label '%s' is invalid.", net.DNSDomain, net.Name, label)
 				break
 			}
 		}
 	}
 	for _, n := range c.nodes() {
-		if !dnsLabel.MatchString(n.Name) {
+		if !validLabel(n.Name) {
 			c.Errorf(labelDiag, docs(n.Ref), "Hostname %s of BaremetalNode %s is invalid: a DNS label has only letters, digits and inner hyphens, at most 63 characters", n.Name, n.Name)
 		}
 		fqdn := strings.TrimSuffix(n.FQDN, ".")

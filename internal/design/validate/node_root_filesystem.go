@@ -14,12 +14,10 @@ func init() {
 func checkRootFilesystem(c *Context) {
 	for _, n := range c.nodes() {
 		found := false
-		for _, v := range volumes(n) {
-			if v.mountpoint == "/" {
-				found = true
-				break
-			}
-		}
+		eachVolume(n, func(v *volume) bool {
+			found = v.mountpoint == "/"
+			return !found
+		})
 		if !found {
 			c.Errorf("Give a partition or logical volume a filesystem with mountpoint '/' (usually in the host profile's storage section).",
 				docs(n.Ref), "BaremetalNode %s has no root filesystem: no partition or logical volume is mounted at /", n.Name)

@@ -28,58 +28,67 @@ func init() {
 type volume struct {
 	kind       string // "partition" or "logical volume"
 	name       string
-	container  string // device or volume group
+	container  string // device or volume group name
+	vg         bool   // the container is a volume group
 	size       string
 	mountpoint string
 }
 
-// volumes lists a node's partitions and logical volumes in declaration order.
-func volumes(n *design.Node) []volume {
-	var out []volume
+// eachVolume calls fn with a node's partitions and logical volumes in declaration order,
+// without allocating; fn returns false to stop.
+func eachVolume(n *design.Node, fn func(v *volume) bool) {
+	var v volume
 	for _, d := range n.Devices {
 		for _, p := range d.Partitions {
-			v := volume{kind: "partition", name: p.Name, container: "device " + d.Name, size: p.Size}
+			v = volume{kind: "partition", name: p.Name, container: d.Name, size: p.Size}
 			if p.Filesystem != nil {
 				v.mountpoint = p.Filesystem.Mountpoint
 			}
-			out = append(out, v)
+			if !fn(&v) {
+				return
+			}
 		}
 	}
 	for _, vg := range n.VolumeGroups {
 		for _, lv := range vg.LogicalVolumes {
-			v := volume{kind: "logical volume", name: lv.Name, container: "volume group " + vg.Name, size: lv.Size}
+			v = volume{kind: "logical volume", name: lv.Name, container: vg.Name, vg: true, size: lv.Size}
 			if lv.Filesystem != nil {
 				v.mountpoint = lv.Filesystem.Mountpoint
 			}
-			out = append(out, v)
+			if !fn(&v) {
+				return
+			}
 		}
 	}
-	return out
+}
+
+// where names the volume's container for messages.
+func (v *volume) where() string {
+	if v.vg {
+		return "volume group " + v.container
+	}
+	return "device " + v.container
 }
 
 func checkBootSize(c *Context) {
 	for _, n := range c.nodes() {
-		var root, boot *volume
-		vols := volumes(n)
-		for i := range vols {
-			switch vols[i].mountpoint {
-			case "/":
-				if root == nil {
-					root = &vols[i]
-				}
-			case "/boot":
-				if boot == nil {
-					boot = &vols[i]
-				}
+		var root, boot volume
+		eachVolume(n, func(v *volume) bool {
+			switch {
+			case v.mountpoint == "/" && root.kind == "":
+				root = *v
+			case v.mountpoint == "/boot" && boot.kind == "":
+				boot = *v
 			}
-		}
-		checkMin(c, n, root, "Root", minRootBytes, "20GB", "Configure a root partition or logical volume of at least 20g.")
-		checkMin(c, n, boot, "Boot", minBootBytes, "1GB", "Configure a /boot partition of at least 1g.")
+			return true
+		})
+		checkMin(c, n, &root, "Root", minRootBytes, "20GB", "Configure a root partition or logical volume of at least 20g.")
+		checkMin(c, n, &boot, "Boot", minBootBytes, "1GB", "Configure a /boot partition of at least 1g.")
 	}
 }
 
 func checkMin(c *Context, n *design.Node, v *volume, what string, min uint64, minText, diag string) {
-	if v == nil || v.size == "" {
+	if v.kind == "" || v.size == "" {
 		return // a missing root is node.root-filesystem's finding; a missing size is storage.sizing's
 	}
 	s, err := design.ParseSize(v.size)
@@ -95,5 +104,5 @@ func checkMin(c *Context, n *design.Node, v *volume, what string, min uint64, mi
 		qualifier = " at least"
 	}
 	c.Errorf(diag, docs(n.Ref), "%s volume must be > %s on BaremetalNode %s: %s %s on %s is%s %s (%s bytes)",
-		what, minText, n.Name, v.kind, v.name, v.container, qualifier, v.size, fmt.Sprint(got))
+		what, minText, n.Name, v.kind, v.name, v.where(), qualifier, v.size, fmt.Sprint(got))
 }

@@ -14,25 +14,32 @@ func init() {
 }
 
 func checkMountpoints(c *Context) {
+	var seen []volume // a node has few volumes: a slice beats a map and does not allocate per node
+	var reported []string
 	for _, n := range c.nodes() {
-		seen := map[string]volume{}
-		reported := map[string]bool{}
-		for _, v := range volumes(n) {
+		seen, reported = seen[:0], reported[:0]
+		eachVolume(n, func(v *volume) bool {
 			if v.mountpoint == "" || strings.EqualFold(v.mountpoint, "none") {
-				continue
+				return true
 			}
-			first, dup := seen[v.mountpoint]
-			if !dup {
-				seen[v.mountpoint] = v
-				continue
+			for i := range seen {
+				if seen[i].mountpoint != v.mountpoint {
+					continue
+				}
+				for _, r := range reported {
+					if r == v.mountpoint {
+						return true
+					}
+				}
+				reported = append(reported, v.mountpoint)
+				first := seen[i]
+				c.Errorf("Please use unique mountpoints.", docs(n.Ref),
+					"Mountpoint %q already exists on BaremetalNode %s (%s %s on %s and %s %s on %s)",
+					v.mountpoint, n.Name, first.kind, first.name, first.where(), v.kind, v.name, v.where())
+				return true
 			}
-			if reported[v.mountpoint] {
-				continue
-			}
-			reported[v.mountpoint] = true
-			c.Errorf("Please use unique mountpoints.", docs(n.Ref),
-				"Mountpoint %q already exists on BaremetalNode %s (%s %s on %s and %s %s on %s)",
-				v.mountpoint, n.Name, first.kind, first.name, first.container, v.kind, v.name, v.container)
-		}
+			seen = append(seen, *v)
+			return true
+		})
 	}
 }

@@ -200,6 +200,8 @@ type facts struct {
 	prefixes map[string]netip.Prefix // networks whose CIDR parses
 	linkOf   map[string][]*design.NetworkLink
 	allowed  map[string]map[string]bool // link -> allowed networks
+	// addrs[i][j] is node i's address j, parsed; the zero Addr when it is dhcp or invalid.
+	addrs [][]netip.Addr
 }
 
 func newFacts(s *design.Site) *facts {
@@ -208,6 +210,17 @@ func newFacts(s *design.Site) *facts {
 		if p, err := netip.ParsePrefix(n.CIDR); err == nil {
 			if _, dup := f.prefixes[n.Name]; !dup {
 				f.prefixes[n.Name] = p
+			}
+		}
+	}
+	f.addrs = make([][]netip.Addr, len(s.Nodes))
+	for i, n := range s.Nodes {
+		f.addrs[i] = make([]netip.Addr, len(n.Addressing))
+		for j, a := range n.Addressing {
+			if a.Type == "static" {
+				if ip, err := netip.ParseAddr(a.Address); err == nil {
+					f.addrs[i][j] = ip
+				}
 			}
 		}
 	}

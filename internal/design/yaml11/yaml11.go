@@ -64,19 +64,27 @@ type Document struct {
 // ParseStream splits data into documents. Empty (null) documents are skipped. A syntax error
 // stops parsing: the documents before it are returned together with a *SyntaxError.
 func ParseStream(data []byte) ([]Document, error) {
+	var docs []Document
+	err := Stream(data, func(d Document) { docs = append(docs, d) })
+	return docs, err
+}
+
+// Stream calls fn with each non-empty document of data in turn, without keeping earlier
+// documents alive, so that large designs are read in constant memory per document. A syntax
+// error stops the stream and is returned as a *SyntaxError.
+func Stream(data []byte, fn func(Document)) error {
 	l, err := yaml.NewLoader(bytes.NewReader(data), yaml.WithUniqueKeys(false))
 	if err != nil {
-		return nil, &SyntaxError{Msg: err.Error()}
+		return &SyntaxError{Msg: err.Error()}
 	}
-	var docs []Document
 	for i := 0; ; i++ {
 		var n yaml.Node
 		err := loadOne(l, &n)
 		if errors.Is(err, io.EOF) {
-			return docs, nil
+			return nil
 		}
 		if err != nil {
-			return docs, toSyntaxError(err)
+			return toSyntaxError(err)
 		}
 		root := &n
 		if root.Kind == yaml.DocumentNode {
@@ -88,7 +96,7 @@ func ParseStream(data []byte) ([]Document, error) {
 		if IsNull(root) {
 			continue
 		}
-		docs = append(docs, Document{Index: i, Line: root.Line, Root: root})
+		fn(Document{Index: i, Line: root.Line, Root: root})
 	}
 }
 
@@ -168,8 +176,17 @@ func IsNull(n *Node) bool {
 	if n.Kind != yaml.ScalarNode {
 		return false
 	}
-	v, err := Scalar(n)
-	return err == nil && v == nil
+	if n.Style&yaml.TaggedStyle != 0 {
+		return n.Tag == "!!null" || n.Tag == "tag:yaml.org,2002:null"
+	}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return false
+	}
+	switch n.Value {
+	case "", "~", "null", "Null", "NULL":
+		return true
+	}
+	return false
 }
 
 // Scalar resolves a scalar node to nil, bool, int64, float64 or string, following YAML 1.1's
@@ -186,6 +203,50 @@ func Scalar(n *Node) (any, error) {
 		return n.Value, nil
 	}
 	return resolvePlain(n)
+}
+
+// Text resolves a scalar like Scalar but returns it as text the way the original Drydock's
+// models stringified values (booleans as True/False, numbers in decimal); null is "". It avoids
+// boxing for the common case of a plain string.
+func Text(n *Node) (string, error) {
+	n = Deref(n)
+	if n != nil && n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle == 0 {
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			return n.Value, nil
+		}
+		if s := n.Value; s != "" && !strings.ContainsAny(s[:1], "+-.0123456789~nNtTfFyYoO") {
+			return s, nil
+		}
+	}
+	v, err := Scalar(n)
+	if err != nil {
+		return "", err
+	}
+	return FormatScalar(v), nil
+}
+
+// FormatScalar renders a resolved scalar as text: booleans as True/False (as Python did),
+// integers in decimal, floats in the shortest form, null as "".
+func FormatScalar(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e16 {
+			return strconv.FormatFloat(x, 'f', 1, 64)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 // explicitScalar handles a scalar with a tag the author wrote (!!str, !!int, ...).
@@ -259,7 +320,17 @@ var (
 // intValue parses a YAML 1.1 integer. ok is false when s is not an integer at all; err is set
 // when it is one but does not fit in 64 bits.
 func intValue(s string) (v int64, ok bool, err error) {
-	if s == "" || !strings.ContainsAny(s[:1], "+-0123456789") || strings.IndexByte(s, '.') >= 0 || !intRe.MatchString(s) {
+	if s == "" || !strings.ContainsAny(s[:1], "+-0123456789") || strings.IndexByte(s, '.') >= 0 {
+		return 0, false, nil
+	}
+	if allDigits(s) && (len(s) == 1 || s[0] != '0') {
+		u, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || u > math.MaxInt64 {
+			return 0, true, fmt.Errorf("integer %s is too large", s)
+		}
+		return int64(u), true, nil
+	}
+	if !intRe.MatchString(s) {
 		return 0, false, nil
 	}
 	neg := false
@@ -297,6 +368,15 @@ func intValue(s string) (v int64, ok bool, err error) {
 		return -int64(u), true, nil
 	}
 	return int64(u), true, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func floatValue(s string) (float64, bool) {
@@ -439,7 +519,7 @@ func pairs(n *Node, depth int) ([]Pair, error) {
 			if kv == nil {
 				return nil, errAt(kn, "empty mapping key (is a key missing before ':'?)")
 			}
-			return nil, errAt(kn, "key %s reads as a %s in YAML 1.1; quote it ('%s') to use it as a name", kn.Value, typeName(kv), kn.Value)
+			return nil, errAt(kn, "key %s reads as %s in YAML 1.1; quote it ('%s') to use it as a name", kn.Value, typeName(kv), kn.Value)
 		}
 		put(Pair{Key: ks, KeyNode: kn, Value: vn}, true)
 	}
@@ -475,15 +555,15 @@ func mergeSources(vn *Node, depth int) ([]Pair, error) {
 func typeName(v any) string {
 	switch v.(type) {
 	case bool:
-		return "boolean"
+		return "a boolean"
 	case int64:
-		return "integer"
+		return "an integer"
 	case float64:
-		return "number"
+		return "a number"
 	case nil:
 		return "null"
 	}
-	return "string"
+	return "a string"
 }
 
 // Items returns the entries of a sequence node.
