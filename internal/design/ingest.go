@@ -241,4 +241,3 @@ func scalarString(n *yaml11.Node) (string, bool) {
 	s, ok := v.(string)
 	return s, ok
 }
-
