@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/spf13/cobra"
@@ -11,9 +12,10 @@ import (
 )
 
 type renderOpts struct {
-	fetch  fetchFlags
-	output string
-	nodes  []string
+	fetch       fetchFlags
+	output      string
+	nodes       []string
+	showSecrets bool
 }
 
 func newRenderCmd() *cobra.Command {
@@ -32,6 +34,7 @@ resolved. It does not run the validation rules; use drydock validate for that.`,
 	o.fetch.add(cmd)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "yaml", "output format: yaml or json")
 	cmd.Flags().StringSliceVar(&o.nodes, "node", nil, "render only these nodes (repeatable)")
+	cmd.Flags().BoolVar(&o.showSecrets, "show-secrets", false, "print OOB credentials instead of masking them")
 	return cmd
 }
 
@@ -72,6 +75,9 @@ func runRender(cmd *cobra.Command, o *renderOpts, designRef string) error {
 	list := make([]rendered, 0, len(nodes))
 	for _, n := range nodes {
 		cl, _ := n.KernelCommandLine()
+		if !o.showSecrets {
+			n = maskSecrets(n)
+		}
 		list = append(list, rendered{n, cl})
 	}
 	doc := map[string]any{"nodes": list}
@@ -93,7 +99,7 @@ func writeYAML(w io.Writer, v any) error {
 		return err
 	}
 	blockStyle(&n)
-	out, err := yaml.Marshal(&n)
+	out, err := yaml.Dump(&n, yaml.WithIndent(2))
 	if err != nil {
 		return err
 	}
@@ -113,4 +119,23 @@ func blockStyle(n *yaml.Node) {
 	for _, c := range n.Content {
 		blockStyle(c)
 	}
+}
+
+// secretKeys are OOB parameters whose values are credentials.
+var secretKeys = []string{"credential", "password", "passwd", "secret", "token", "key"}
+
+// maskSecrets returns a copy of the node with credential values replaced by a mask.
+func maskSecrets(n *design.Node) *design.Node {
+	cp := *n
+	cp.OOBParams = make(design.KV, len(n.OOBParams))
+	for i, p := range n.OOBParams {
+		for _, k := range secretKeys {
+			if strings.Contains(strings.ToLower(p.Key), k) && p.Value != "" {
+				p.Value = "********"
+				break
+			}
+		}
+		cp.OOBParams[i] = p
+	}
+	return &cp
 }

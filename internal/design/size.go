@@ -109,6 +109,11 @@ func (s Size) Resolve(total, available uint64) (uint64, error) {
 		if total == 0 {
 			return 0, &SizeError{s.Text, "a % size needs the size of its device or volume group"}
 		}
+		if s.Value > 100 {
+			// ParseSize never yields this, but a Size built by hand could, and bits.Div64
+			// panics when the quotient does not fit in 64 bits.
+			return 0, &SizeError{s.Text, "a percentage cannot exceed 100%"}
+		}
 		hi, lo := bits.Mul64(s.Value, total)
 		need, _ = bits.Div64(hi, lo, 100)
 	}

@@ -9,15 +9,14 @@ func init() {
 		Code:    "DD3004",
 		Slug:    "node.references",
 		Name:    "Node References",
-		Summary: "The host profiles (without cycles), hardware profile, networks, network links and hardware-profile kernel parameter references a node uses exist. Racks need no Rack document and device names that are not hardware-profile aliases are kernel names (Info at most); host profiles no node uses only get a Warning for their dangling references.",
-		Example: "BaremetalNode compute01 uses host profile k8-nodes, which is not defined",
+		Summary: "The host profiles (without cycles), hardware profile, networks, network links and hardware-profile kernel parameter references a node uses exist. Racks need no Rack document and device names that are not hardware-profile aliases are kernel names (no message for either); host profiles no node uses only get a Warning for their dangling references.",
+		Example: "BaremetalNode compute01: its host_profile names host profile k8-nodes, which is not defined",
 		Check:   checkReferences,
 	})
 }
 
 func checkReferences(c *Context) {
 	d := c.design()
-	racksSeen := map[string]bool{}
 	for _, n := range c.nodes() {
 		for _, is := range n.Issues {
 			reportIssue(c, n, is)
@@ -48,11 +47,8 @@ func checkReferences(c *Context) {
 			c.Errorf("Define the network or correct oob.network.", docs(n.Ref),
 				"The OOB network %s of BaremetalNode %s is not defined", net, n.Name)
 		}
-		if n.Rack != "" && d.Rack(n.Rack) == nil && !racksSeen[n.Rack] {
-			racksSeen[n.Rack] = true
-			c.Infof("Add a Rack document if you want to give the rack switches, location or labels.", docs(n.Ref),
-				"Rack %s (first named by BaremetalNode %s) has no Rack document; it is used as a plain label", n.Rack, n.Name)
-		}
+		// A rack named without a Rack document is a plain label, as on real Airship sites: no
+		// message. A device name that is not a hardware-profile alias is a kernel name: no message.
 	}
 	for _, p := range d.HostProfiles {
 		for _, is := range c.Site.ProfileIssues[p.Name] {

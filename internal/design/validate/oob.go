@@ -22,7 +22,7 @@ func init() {
 		Slug:    "oob.redfish",
 		Name:    "Valid Redfish Configuration",
 		Summary: "Nodes with oob type redfish have oob.account, oob.credential and oob.network, and a static address on that network (the BMC address).",
-		Example: "OOB address missing for Redfish node compute01.",
+		Example: "OOB address missing for Redfish node compute01: it has no static address on its OOB network oob.",
 		Check:   func(c *Context) { checkBMC(c, "redfish", "Redfish") },
 	})
 	register(&Rule{

@@ -19,7 +19,7 @@ func init() {
 		Slug:    "storage.boot-size",
 		Name:    "Rational Boot Storage",
 		Summary: "The root filesystem (mountpoint /) is at least 20 GB and /boot, when separate, at least 1 GB; they are found by mountpoint on partitions or logical volumes. Percentage sizes cannot be checked before deployment; a size with > is checked against its stated minimum.",
-		Example: "Root volume must be > 20GB on BaremetalNode compute01: its size 10g is 10000000000 bytes",
+		Example: "Root volume must be > 20GB on BaremetalNode compute01: partition root on device sda is 10g (10000000000 bytes)",
 		Check:   checkBootSize,
 	})
 }

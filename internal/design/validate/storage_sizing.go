@@ -10,7 +10,7 @@ func init() {
 		Slug:    "storage.sizing",
 		Name:    "Storage Sizing",
 		Summary: "Every partition and logical volume has a valid size (see the size grammar); percentages on one device or volume group add up to at most 100%, and when they reach 100% nothing else shares it; at most one size per container takes the rest (>).",
-		Example: "Cumulative partition sizes on device sda of BaremetalNode compute01 is greater than 100% (120%)",
+		Example: "Cumulative sizes on device sda of BaremetalNode compute01 is greater than 100% (120%)",
 		Check:   checkSizing,
 	})
 }
