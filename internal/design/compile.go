@@ -442,8 +442,9 @@ func resolveParam(v string, hw *HardwareProfile) (string, string) {
 }
 
 // KernelCommandLine renders the node's kernel parameters: hugepagesz and hugepages first (both
-// or neither), then the others in order; a value "True" is a bare flag. There is no leading
-// space.
+// or neither), then the others in order. A value "True" is a bare flag and a value "False"
+// leaves the parameter out (the original wrote key=False); a value containing spaces is
+// double-quoted, as the kernel's command-line parser expects. There is no leading space.
 func (n *Node) KernelCommandLine() (string, error) {
 	var parts []string
 	size, hasSize := n.KernelParams.Get("hugepagesz")
@@ -455,12 +456,14 @@ func (n *Node) KernelCommandLine() (string, error) {
 		parts = append(parts, "hugepagesz="+size, "hugepages="+count)
 	}
 	for _, p := range n.KernelParams {
-		if p.Key == "hugepagesz" || p.Key == "hugepages" {
-			continue
-		}
-		if p.Value == "True" {
+		switch {
+		case p.Key == "hugepagesz" || p.Key == "hugepages":
+		case p.Value == "True":
 			parts = append(parts, p.Key)
-		} else {
+		case p.Value == "False":
+		case strings.ContainsAny(p.Value, " \t"):
+			parts = append(parts, p.Key+"=\""+p.Value+"\"")
+		default:
 			parts = append(parts, p.Key+"="+p.Value)
 		}
 	}

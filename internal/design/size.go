@@ -14,9 +14,10 @@ import (
 //	       | mi | mib | gi | gib | ti | tib    (binary: 2^20, 2^30, 2^40 bytes)
 //	       | %                                 (percent of the device or volume group)
 //
-// Units are case-insensitive. ">" marks a minimum: the volume takes what is left of its device
-// or volume group, and must get at least the given amount. Anything else — decimals, spaces,
-// unknown units such as "Gb" with a lower-case b meaning bits — is rejected rather than guessed.
+// Units are case-insensitive ("Gb" and "GB" both mean 10^9 bytes). ">" marks a minimum: the
+// volume takes what is left of its device or volume group, and must get at least the given
+// amount. Anything else — decimals, spaces, negative numbers, other units such as "k" or "b" —
+// is rejected rather than guessed.
 type Size struct {
 	Min     bool   // written with ">"
 	Percent bool   // relative to the containing device or volume group

@@ -39,7 +39,7 @@ func checkDuplicateIP(c *Context) {
 			}
 			ip = ip.Unmap()
 			if first, dup := seen[ip]; dup {
-				c.Errorf("Select unique IP addresses for each node.", docs(n.Ref, first.node.Ref),
+				c.Errorf("Select unique IP addresses for each node.", docs(first.node.Ref, n.Ref),
 					"Duplicate IP Address Found: %s (BaremetalNode %s on %s, and BaremetalNode %s on %s)", a.Address, first.node.Name, first.network, n.Name, a.Network)
 				continue
 			}

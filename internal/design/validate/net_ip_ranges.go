@@ -38,7 +38,12 @@ func checkIPRanges(c *Context) {
 				continue
 			}
 			pr := parsedRange{typ: r.Type, start: s, end: e, text: r.Start + "-" + r.End}
-			if s.BitLen() != e.BitLen() || e.Less(s) {
+			if s.BitLen() != e.BitLen() {
+				c.Errorf("Give the range start and end in the same address family.", docs(n.Ref),
+					"Range %d (%s %s) of network %s mixes IPv4 and IPv6", i+1, r.Type, pr.text, n.Name)
+				continue
+			}
+			if e.Less(s) {
 				c.Errorf("The start of a range must not be after its end.", docs(n.Ref),
 					"Range %d (%s %s) of network %s ends before it starts", i+1, r.Type, pr.text, n.Name)
 				continue
@@ -52,12 +57,21 @@ func checkIPRanges(c *Context) {
 		}
 		sorted := append([]parsedRange(nil), valid...)
 		sort.Slice(sorted, func(i, j int) bool { return sorted[i].start.Less(sorted[j].start) })
-		for i := 1; i < len(sorted); i++ {
-			a, b := sorted[i-1], sorted[i]
-			if !a.end.Less(b.start) {
+		// Compare each range with every earlier range that still reaches it, not only with its
+		// predecessor: a wide range can overlap several later ones. A range that ends before
+		// the current start cannot reach any later range either, so it is dropped.
+		var active []parsedRange
+		for _, b := range sorted {
+			keep := active[:0]
+			for _, a := range active {
+				if a.end.Less(b.start) {
+					continue
+				}
 				c.Errorf("Address ranges of a network must not overlap.", docs(n.Ref),
 					"The %s range %s and the %s range %s of network %s overlap", a.typ, a.text, b.typ, b.text, n.Name)
+				keep = append(keep, a)
 			}
+			active = append(keep, b)
 		}
 		if _, dup := ranges[n.Name]; !dup {
 			ranges[n.Name] = valid

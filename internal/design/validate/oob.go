@@ -78,8 +78,8 @@ func checkLibvirt(c *Context) {
 		if uri == "" {
 			c.Errorf("Provide libvirt URI to node hypervisor.", docs(n.Ref), "OOB parameter libvirt_uri missing for node %s.", n.Name)
 		} else if u, err := url.Parse(uri); err != nil || !libvirtSchemes[strings.ToLower(u.Scheme)] {
-			scheme := uri
-			if err == nil {
+			scheme := uri // unparsable, or no scheme at all: show the whole URI
+			if err == nil && u.Scheme != "" {
 				scheme = u.Scheme
 			}
 			c.Errorf("Use a libvirt URI such as qemu+ssh://user@hypervisor/system or qemu:///system.", docs(n.Ref),

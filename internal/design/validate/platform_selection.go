@@ -31,6 +31,9 @@ func checkPlatform(c *Context) {
 		names = append(names, im.Name)
 	}
 	for _, n := range c.nodes() {
+		if n.Image == "" {
+			continue // no image chosen: the node driver deploys its default image
+		}
 		ks, ok := kernels[n.Image]
 		if !ok {
 			c.Errorf("Select a valid image from: "+strings.Join(names, ","), docs(n.Ref), "Platform Validation: invalid image %s (BaremetalNode %s)", n.Image, n.Name)

@@ -227,6 +227,9 @@ func newFacts(s *design.Site) *facts {
 	for _, l := range s.Design.NetworkLinks {
 		set := make(map[string]bool, len(l.AllowedNetworks))
 		for _, n := range l.AllowedNetworks {
+			if set[n] {
+				continue // listed twice on one link: still one link carrying it
+			}
 			set[n] = true
 			f.linkOf[n] = append(f.linkOf[n], l)
 		}
