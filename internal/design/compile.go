@@ -389,9 +389,10 @@ func cleanKV(kv KV) KV {
 
 func cleanList(l []string) []string {
 	out := make([]string, 0, len(l))
+	have := newStringSet(len(l))
 	for _, s := range l {
-		if !strings.HasPrefix(s, "!") && !contains(out, s) {
-			out = append(out, s)
+		if !strings.HasPrefix(s, "!") && !have.has(out, s) {
+			out = have.add(out, s)
 		}
 	}
 	return out

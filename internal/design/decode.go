@@ -103,7 +103,9 @@ func (o obj) optInt(key string) *int {
 		i := int(x)
 		return &i
 	case float64:
-		if x == math.Trunc(x) {
+		// An integral float such as 1e22 passes the schema's "integer"; converting one
+		// outside the int range would silently give a garbage value.
+		if x == math.Trunc(x) && x >= math.MinInt && x < math.MaxInt {
 			i := int(x)
 			return &i
 		}

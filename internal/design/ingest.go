@@ -113,7 +113,7 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 		return nil
 	}
 	var kind, version string
-	var body *yaml11.Node
+	var body, malformed *yaml11.Node
 	if sn := get("schema"); sn != nil {
 		s, ok := scalarString(sn)
 		if !ok {
@@ -127,10 +127,11 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 		}
 		c.ref.Schema = s
 		if len(parts) != 3 {
-			c.fail(sn, "schema", "%q is not of the form drydock/<Kind>/<version>", s)
-			return
+			// Reported once the document's name is known, so the message names it.
+			malformed = sn
+		} else {
+			kind, version = parts[1], parts[2]
 		}
-		kind, version = parts[1], parts[2]
 		body = get("data")
 		c.field = "data"
 	} else if an := get("apiVersion"); an != nil {
@@ -151,20 +152,50 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 			"Give the document a schema such as drydock/Network/v1, or remove it.", c.ref))
 		return
 	}
+	// Duplicate keys are reported wherever they are: at the top level and in metadata too
+	// (a second metadata.name silently renaming the document), not only inside the body.
+	var dups []yaml11.Pair
+	for _, p := range top {
+		if p.Duplicate != 0 {
+			dups = append(dups, p)
+		}
+	}
 	named := false
-	if md := get("metadata"); md != nil {
-		if mp, err := yaml11.Pairs(md); err == nil {
-			for _, p := range mp {
-				if p.Key == "name" {
-					if s, ok := scalarString(p.Value); ok && s != "" {
-						c.ref.Name, named = s, true
+	if md := get("metadata"); md != nil && !yaml11.IsNull(md) {
+		mp, err := yaml11.Pairs(md)
+		if err != nil {
+			// e.g. an unquoted "on:" key: say so rather than "metadata.name is missing".
+			c.failErr(md, "metadata", err)
+			return
+		}
+		for _, p := range mp {
+			if p.Duplicate != 0 {
+				dups = append(dups, p)
+			}
+			if p.Key == "name" {
+				// A name that YAML reads as a number (name: 12) is taken as its text, as the
+				// original did; null, booleans and non-scalars are not names.
+				if v, err := yaml11.Scalar(p.Value); err == nil {
+					switch v.(type) {
+					case string, int64, float64:
+						if s := yaml11.FormatScalar(v); s != "" {
+							c.ref.Name, named = s, true
+						}
 					}
 				}
 			}
 		}
 	}
 	if !named {
-		c.fail(get("metadata"), "metadata.name", "is missing; every document needs a name")
+		at := get("metadata")
+		if at == nil {
+			at = doc.Root // no metadata at all: point at the document itself
+		}
+		c.fail(at, "metadata.name", "is missing; every document needs a name")
+		return
+	}
+	if malformed != nil {
+		c.fail(malformed, "schema", "%q is not of the form drydock/<Kind>/<version>", c.ref.Schema)
 		return
 	}
 	if !knownKind(kind) || version != "v1" {
@@ -172,7 +203,6 @@ func (in *Ingested) document(source string, doc yaml11.Document, seen map[string
 		return
 	}
 	// Schema check, on the body converted with YAML 1.1 rules.
-	var dups []yaml11.Pair
 	value, err := yaml11.ValueReport(body, func(p yaml11.Pair) { dups = append(dups, p) })
 	if body == nil {
 		value = nil

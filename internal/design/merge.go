@@ -66,22 +66,49 @@ func mergeList(child, parent []string) []string {
 	}
 	out := make([]string, 0, len(child)+len(parent))
 	negated := map[string]bool{}
+	have := newStringSet(len(child) + len(parent))
 	for _, c := range child {
 		if strings.HasPrefix(c, "!") {
 			negated[c[1:]] = true
 			continue
 		}
-		if !contains(out, c) {
-			out = append(out, c)
+		if !have.has(out, c) {
+			out = have.add(out, c)
 		}
 	}
 	for _, p := range parent {
-		if negated[p] || contains(out, p) {
+		if negated[p] || have.has(out, p) {
 			continue
 		}
-		out = append(out, p)
+		out = have.add(out, p)
 	}
 	return out
+}
+
+// stringSet answers "is s already in the list" for lists being built: by a linear search
+// while lists are short, by a map once they may be long, so that merging long lists along a
+// deep inheritance chain stays linear rather than quadratic per merge.
+type stringSet map[string]bool
+
+func newStringSet(n int) stringSet {
+	if n <= 16 {
+		return nil
+	}
+	return make(stringSet, n)
+}
+
+func (s stringSet) has(list []string, x string) bool {
+	if s == nil {
+		return contains(list, x)
+	}
+	return s[x]
+}
+
+func (s stringSet) add(list []string, x string) []string {
+	if s != nil {
+		s[x] = true
+	}
+	return append(list, x)
 }
 
 func contains(list []string, s string) bool {
