@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newValidateCmd(), newRenderCmd())
+	root.AddCommand(newValidateCmd(), newRenderCmd(), newDemoCmd(), newServeCmd(), newMigrateCmd(), newTaskCmd(), newSimCmd())
 	return root
 }
 

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drydock-go/drydock/examples"
+	"github.com/drydock-go/drydock/internal/app"
+	"github.com/drydock-go/drydock/internal/config"
+	"github.com/drydock-go/drydock/internal/driver"
+	"github.com/drydock-go/drydock/internal/driver/sim"
+	"github.com/drydock-go/drydock/internal/orchestrator"
+	"github.com/drydock-go/drydock/internal/task"
+)
+
+// demoActions is the whole sequence, from design to deployed nodes.
+var demoActions = []string{task.ActionValidateDesign, task.ActionVerifySite, task.ActionPrepareSite,
+	task.ActionVerifyNodes, task.ActionPrepareNodes, task.ActionDeployNodes}
+
+func newDemoCmd() *cobra.Command {
+	var dataDir, designRef string
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole sequence on the example site against a simulated data centre",
+		Long: `Demo is the newcomer's tour. It starts an orchestrator on a temporary data directory with the
+embedded store and a simulated data centre, loads the example site design, and runs every
+action in order — validate_design, verify_site, prepare_site, verify_nodes, prepare_nodes,
+deploy_nodes — showing each node's progress live, then prints a summary with what the
+simulated machines went through. Nothing is installed and nothing outside the temporary
+directory is touched (use --data-dir to keep the state and inspect it afterwards with
+drydock task list, drydock sim log ...).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd, dataDir, designRef, keep)
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the demo's state in this directory (default: a temporary one, removed afterwards)")
+	cmd.Flags().StringVarP(&designRef, "design-ref", "d", "", "a site design to use instead of the built-in example")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory")
+	return cmd
+}
+
+func runDemo(cmd *cobra.Command, dataDir, designRef string, keep bool) error {
+	out := cmd.OutOrStdout()
+	tty := isTerminal(out)
+	color := tty && os.Getenv("NO_COLOR") == ""
+	ctx := cmd.Context()
+	if dataDir == "" {
+		d, err := os.MkdirTemp("", "drydock-demo-")
+		if err != nil {
+			return err
+		}
+		dataDir = d
+		if !keep {
+			defer os.RemoveAll(d)
+		}
+	}
+	if designRef == "" {
+		dir := filepath.Join(dataDir, "site")
+		if err := writeExample(dir); err != nil {
+			return err
+		}
+		designRef = dir
+	}
+	designRef = absRef(designRef)
+	cfg := config.Default()
+	cfg.DataDir = dataDir
+	logFile, err := os.Create(filepath.Join(dataDir, "drydock.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log := slog.New(slog.NewTextHandler(logFile, nil))
+	a, err := app.Open(ctx, cfg, app.Options{Logger: log,
+		Orchestrator: orchestrator.Config{PollInterval: 100 * time.Millisecond, RetryBackoff: 200 * time.Millisecond}})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.Orch.Run(runCtx)
+	}()
+	defer func() { stop(); <-done }()
+
+	bold := func(s string) string {
+		if color {
+			return ansiBold + s + ansiReset
+		}
+		return s
+	}
+	fmt.Fprintf(out, "%s\n  design:   %s\n  state:    %s (embedded store, simulated data centre)\n  log:      %s\n\n",
+		bold("Drydock-Go demo"), designRef, dataDir, logFile.Name())
+	type row struct {
+		action string
+		t      *task.Task
+		took   time.Duration
+	}
+	var rows []row
+	allOK := true
+	for _, action := range demoActions {
+		start := time.Now()
+		t, err := a.Orch.Submit(ctx, action, designRef, nil, "demo")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s  %s\n", bold(action), dim(color, "task "+t.ID.String()))
+		t, err = watchTask(ctx, a.Store, t.ID, action, out, tty, color)
+		if err != nil {
+			return err
+		}
+		took := time.Since(start)
+		rows = append(rows, row{action, t, took})
+		fmt.Fprintf(out, "  → %s: %s (%s)\n\n", t.Result.Status, t.Result.Message, took.Round(10*time.Millisecond))
+		if t.Result.Status != task.ResultSuccess {
+			allOK = false
+			printTaskErrors(out, t)
+			break
+		}
+	}
+	fmt.Fprintln(out, bold("Summary"))
+	for _, r := range rows {
+		fmt.Fprintf(out, "  %-16s %-16s %8s  %s\n", r.action, r.t.Result.Status, r.took.Round(10*time.Millisecond), r.t.Result.Message)
+	}
+	if a.Sim != nil {
+		if err := printSimSummary(ctx, out, a.Sim); err != nil {
+			return err
+		}
+	}
+	if keep || cmd.Flags().Changed("data-dir") {
+		fmt.Fprintf(out, "\nState kept in %s. Try:\n  drydock task list --data-dir %s\n  drydock sim log --data-dir %s\n", dataDir, dataDir, dataDir)
+	}
+	if !allOK {
+		return &exitError{exitInvalid, fmt.Errorf("the demo did not complete")}
+	}
+	return nil
+}
+
+func dim(color bool, s string) string {
+	if color {
+		return ansiDim + s + ansiReset
+	}
+	return s
+}
+
+func writeExample(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return fs.WalkDir(examples.Site, "site", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := examples.Site.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, filepath.Base(p)), data, 0o644)
+	})
+}
+
+func printTaskErrors(w io.Writer, t *task.Task) {
+	n := 0
+	for _, m := range t.Result.Messages {
+		if m.Error {
+			fmt.Fprintf(w, "  ! %s\n", m.Message)
+			if n++; n == 20 {
+				break
+			}
+		}
+	}
+}
+
+// printSimSummary shows each simulated machine's final state and what it went through.
+func printSimSummary(ctx context.Context, w io.Writer, s *sim.Site) error {
+	ms, err := s.Machines(ctx)
+	if err != nil {
+		return err
+	}
+	ops, err := s.Log(ctx, "")
+	if err != nil {
+		return err
+	}
+	counts := map[string]map[string]int{}
+	for _, op := range ops {
+		if counts[op.Node] == nil {
+			counts[op.Node] = map[string]int{}
+		}
+		counts[op.Node][op.Operation]++
+	}
+	fmt.Fprintln(w, "\nSimulated machines")
+	for _, m := range ms {
+		c := counts[m.Name]
+		status := m.Status
+		if status == "" {
+			status = "(not enlisted)"
+		}
+		fmt.Fprintf(w, "  %-8s %-10s power %-3s  %d power cycle, %d commissioning, %d deploy\n", m.Name, status, m.Power,
+			c[sim.LogPowerCycle], c[sim.LogCommission], c[sim.LogDeploy])
+	}
+	var parts []string
+	for _, k := range []string{sim.LogPowerCycle, sim.LogCommission, sim.LogDeploy} {
+		total := 0
+		for _, c := range counts {
+			total += c[k]
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", total, strings.ReplaceAll(k, "_", " ")))
+	}
+	fmt.Fprintf(w, "  operation log: %d entries (%s)\n", len(ops), strings.Join(parts, ", "))
+	return nil
+}
+
+// nilDrivers is the driver set of a process that only queues tasks.
+func nilDrivers() driver.Set { return driver.Set{} }
+
+func absPath(p string) (string, error) { return filepath.Abs(p) }

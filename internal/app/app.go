@@ -1,0 +1,170 @@
+// Package app wires Drydock's pieces together from a configuration: the store (embedded SQLite
+// or PostgreSQL), the drivers (the simulated site by default) and the orchestrator. The
+// binaries and the end-to-end tests build their processes with it, so they run the same code.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/drydock-go/drydock/internal/config"
+	"github.com/drydock-go/drydock/internal/driver"
+	"github.com/drydock-go/drydock/internal/driver/sim"
+	"github.com/drydock-go/drydock/internal/orchestrator"
+	"github.com/drydock-go/drydock/internal/store"
+	"github.com/drydock-go/drydock/internal/store/postgres"
+	"github.com/drydock-go/drydock/internal/store/sqlite"
+)
+
+// App is an assembled Drydock process.
+type App struct {
+	Config  config.Config
+	Store   store.Store
+	Sim     *sim.Site // nil when no driver is simulated
+	Drivers driver.Set
+	Orch    *orchestrator.Orchestrator
+	Log     *slog.Logger
+}
+
+// OpenStore opens the configured store: PostgreSQL when database.url is set, else the embedded
+// SQLite file in the data directory. Migrations are applied.
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if u := cfg.Database.URL; u != "" {
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return nil, fmt.Errorf("database.url must be a postgres:// URL")
+		}
+		st, err := postgres.Open(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return st, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, cfg.StorePath())
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", cfg.StorePath(), err)
+	}
+	return st, nil
+}
+
+// SimConfig turns the configuration's sim section into the simulator's settings.
+func SimConfig(c config.Sim) (sim.Config, error) {
+	sc := sim.Config{Seed: uint64(c.Seed)}
+	if len(c.Latency) > 0 {
+		sc.Latency = map[sim.Kind]time.Duration{}
+		for k, d := range c.Latency {
+			sc.Latency[sim.Kind(k)] = d.D()
+		}
+	}
+	if c.FailRate > 0 || c.HangRate > 0 || c.FlapRate > 0 {
+		sc.Fault = sim.Fault{sim.AnyKind: {Fail: c.FailRate, Hang: c.HangRate, Flap: c.FlapRate}}
+	}
+	return sc, nil
+}
+
+// Options adjust Open.
+type Options struct {
+	// Sim overrides the simulator settings derived from the configuration.
+	Sim *sim.Config
+	// Orchestrator overrides orchestrator settings derived from the configuration (fields left
+	// zero keep the configuration's values).
+	Orchestrator orchestrator.Config
+	Logger       *slog.Logger
+}
+
+// Open assembles a process: store, drivers and orchestrator (not yet running).
+func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &App{Config: cfg, Log: log}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	if cfg.Drivers.Node == "sim" || cfg.Drivers.OOB == "sim" || cfg.Drivers.Kubernetes == "sim" {
+		sc, err := SimConfig(cfg.Sim)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		if opts.Sim != nil {
+			sc = *opts.Sim
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		s, err := sim.Open(cfg.SimPath(), sc)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("open simulated site %s: %w", cfg.SimPath(), err)
+		}
+		a.Sim = s
+	}
+	a.Drivers = driver.Set{OOB: map[string]driver.OOBDriver{}}
+	if cfg.Drivers.Node == "sim" {
+		a.Drivers.Node = a.Sim.NodeDriver()
+	}
+	if cfg.Drivers.OOB == "sim" {
+		oob := a.Sim.OOBDriver()
+		for _, t := range []string{"ipmi", "redfish", "libvirt", "manual"} {
+			a.Drivers.OOB[t] = oob
+		}
+	}
+	a.Orch = orchestrator.New(a.Store, a.Drivers, orchestratorConfig(cfg, opts.Orchestrator), orchestrator.WithLogger(log))
+	return a, nil
+}
+
+func orchestratorConfig(cfg config.Config, o orchestrator.Config) orchestrator.Config {
+	c := cfg.Orchestrator
+	if o.LeaseFor == 0 {
+		o.LeaseFor = c.Lease.D()
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = c.PollInterval.D()
+	}
+	if o.MaxTasks == 0 {
+		o.MaxTasks = c.MaxTasks
+	}
+	if o.DriverCalls == 0 {
+		o.DriverCalls = c.DriverCalls
+	}
+	if o.RetryBackoff == 0 {
+		o.RetryBackoff = c.RetryBackoff.D()
+	}
+	if o.NodeWait == 0 {
+		o.NodeWait = c.NodeWait.D()
+	}
+	if o.Timeouts == nil && len(c.Timeouts) > 0 {
+		o.Timeouts = map[string]time.Duration{}
+		for k, v := range c.Timeouts {
+			o.Timeouts[k] = v.D()
+		}
+	}
+	if o.Retries == nil && len(c.Retries) > 0 {
+		o.Retries = c.Retries
+	}
+	return o
+}
+
+// Close releases everything.
+func (a *App) Close() error {
+	var errs []error
+	if a.Sim != nil {
+		errs = append(errs, a.Sim.Close())
+	}
+	if a.Store != nil {
+		errs = append(errs, a.Store.Close())
+	}
+	return errors.Join(errs...)
+}

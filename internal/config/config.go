@@ -1,0 +1,189 @@
+// Package config reads Drydock's configuration: a YAML file, then environment variables, then
+// command-line flags (applied by the caller), each overriding the one before. Every setting
+// has a default that runs Drydock on one machine with no set-up: the embedded SQLite store in
+// the data directory and the simulated site.
+//
+// The file is decoded with the project's YAML library into typed structs with unknown keys
+// rejected, so a misspelt setting is an error that names it rather than a silent default.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	yaml "go.yaml.in/yaml/v4"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// DataDir holds the embedded store, the simulator's state and generated credentials.
+	DataDir string `yaml:"data_dir"`
+	// Listen is the API's listen address (used once the API is enabled).
+	Listen       string       `yaml:"listen"`
+	Database     Database     `yaml:"database"`
+	Drivers      Drivers      `yaml:"drivers"`
+	Orchestrator Orchestrator `yaml:"orchestrator"`
+	Sim          Sim          `yaml:"sim"`
+}
+
+// Database selects the store.
+type Database struct {
+	// URL of a PostgreSQL database (postgres://user@host:5432/db?sslmode=disable). Empty: the
+	// embedded SQLite store, <data_dir>/drydock.db.
+	URL string `yaml:"url"`
+}
+
+// Drivers selects the drivers.
+type Drivers struct {
+	// Node is the node driver: sim (default).
+	Node string `yaml:"node"`
+	// OOB is the out-of-band driver for every oob.type: sim (default).
+	OOB string `yaml:"oob"`
+	// Kubernetes is the Kubernetes driver: none (default) or sim.
+	Kubernetes string `yaml:"kubernetes"`
+}
+
+// Orchestrator tunes the orchestrator.
+type Orchestrator struct {
+	Lease        Duration            `yaml:"lease"`
+	PollInterval Duration            `yaml:"poll_interval"`
+	MaxTasks     int                 `yaml:"max_tasks"`
+	DriverCalls  int                 `yaml:"driver_calls"`
+	RetryBackoff Duration            `yaml:"retry_backoff"`
+	NodeWait     Duration            `yaml:"node_wait"`
+	Timeouts     map[string]Duration `yaml:"timeouts"`
+	Retries      map[string]int      `yaml:"retries"`
+}
+
+// Sim configures the simulated site.
+type Sim struct {
+	// Latency of simulated operations by name (power, set_boot, enlist, commission, apply,
+	// deploy, release, identify).
+	Latency map[string]Duration `yaml:"latency"`
+	// Seed makes fault injection reproducible.
+	Seed int64 `yaml:"seed"`
+	// FailRate, HangRate and FlapRate inject faults into every operation (0..1).
+	FailRate float64 `yaml:"fail_rate"`
+	HangRate float64 `yaml:"hang_rate"`
+	FlapRate float64 `yaml:"flap_rate"`
+}
+
+// Duration is a time.Duration written as "30s", "5m".
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (use e.g. 30s, 5m, 1h)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		DataDir: defaultDataDir(),
+		Listen:  "127.0.0.1:9000",
+		Drivers: Drivers{Node: "sim", OOB: "sim", Kubernetes: "none"},
+	}
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "drydock")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "drydock")
+	}
+	return "drydock-data"
+}
+
+// Environment variables read by Load.
+const (
+	EnvConfig      = "DRYDOCK_CONFIG"
+	EnvDataDir     = "DRYDOCK_DATA_DIR"
+	EnvDatabaseURL = "DRYDOCK_DATABASE_URL"
+	EnvListen      = "DRYDOCK_LISTEN"
+	EnvNodeDriver  = "DRYDOCK_NODE_DRIVER"
+	EnvOOBDriver   = "DRYDOCK_OOB_DRIVER"
+	EnvKubeDriver  = "DRYDOCK_KUBERNETES_DRIVER"
+)
+
+// Load reads the file at path (or $DRYDOCK_CONFIG; none is fine) over the defaults, then the
+// environment.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		path = os.Getenv(EnvConfig)
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	env := func(name string, dst *string) {
+		if v, ok := os.LookupEnv(name); ok && v != "" {
+			*dst = v
+		}
+	}
+	env(EnvDataDir, &c.DataDir)
+	env(EnvDatabaseURL, &c.Database.URL)
+	env(EnvListen, &c.Listen)
+	env(EnvNodeDriver, &c.Drivers.Node)
+	env(EnvOOBDriver, &c.Drivers.OOB)
+	env(EnvKubeDriver, &c.Drivers.Kubernetes)
+	return c, c.Validate()
+}
+
+// Validate checks the settings that can be wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir must not be empty"))
+	}
+	if c.Drivers.Node != "sim" && c.Drivers.Node != "none" {
+		errs = append(errs, fmt.Errorf("drivers.node: %q is not available (available: sim, none)", c.Drivers.Node))
+	}
+	if c.Drivers.OOB != "sim" && c.Drivers.OOB != "none" {
+		errs = append(errs, fmt.Errorf("drivers.oob: %q is not available (available: sim, none)", c.Drivers.OOB))
+	}
+	if c.Drivers.Kubernetes != "none" && c.Drivers.Kubernetes != "sim" && c.Drivers.Kubernetes != "" {
+		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available (available: none, sim)", c.Drivers.Kubernetes))
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"sim.fail_rate", c.Sim.FailRate}, {"sim.hang_rate", c.Sim.HangRate}, {"sim.flap_rate", c.Sim.FlapRate}} {
+		if r.v < 0 || r.v > 1 {
+			errs = append(errs, fmt.Errorf("%s: %s is not between 0 and 1", r.name, strconv.FormatFloat(r.v, 'g', -1, 64)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// StorePath is the embedded store's file.
+func (c Config) StorePath() string { return filepath.Join(c.DataDir, "drydock.db") }
+
+// SimPath is the simulator's state file.
+func (c Config) SimPath() string { return filepath.Join(c.DataDir, "sim.db") }

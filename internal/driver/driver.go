@@ -1,0 +1,206 @@
+// Package driver defines the contracts between the orchestrator and the systems it drives: a
+// node driver (the OS provisioner: MAAS, Ironic, the simulator), out-of-band drivers chosen by
+// a node's oob.type (IPMI, Redfish, libvirt, manual, the simulator), and a Kubernetes driver.
+// Implementations live in sub-packages and register themselves (see Registry); only the
+// binaries import them.
+//
+// Every call is idempotent and converges: it first reads the current state of the target and
+// does only what is still needed, so the orchestrator may repeat a call after a timeout, a
+// retry or a crash. Long operations (commissioning, deployment) are started by one call and
+// observed by the following ones: a call returns InProgress with the time to ask again.
+//
+// A call returns a Result whose Outcome separates "done", "still going", "the target refused"
+// (Failed: retrying will not help) and "we could not reach it" (Unreachable: transient,
+// retried with backoff). A Go error is never used for a node's outcome.
+package driver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drydock-go/drydock/internal/design"
+)
+
+// Outcome is the closed vocabulary of driver results.
+type Outcome int
+
+// Outcomes.
+const (
+	// Done: the desired state is reached.
+	Done Outcome = iota
+	// InProgress: the operation is under way; call again after RetryAfter.
+	InProgress
+	// Failed: the target refused or reached a failed state; retrying the same call will not help.
+	Failed
+	// Unreachable: the target could not be reached or answered with a transient error; the
+	// call may be retried with backoff.
+	Unreachable
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Done:
+		return "done"
+	case InProgress:
+		return "in progress"
+	case Failed:
+		return "failed"
+	case Unreachable:
+		return "unreachable"
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// Result is the outcome of one call for one node (or for the site).
+type Result struct {
+	Outcome    Outcome
+	Message    string        // what happened, for the task's messages; never contains secrets
+	RetryAfter time.Duration // for InProgress: when to call again (0: the orchestrator's poll interval)
+	// State is the node's state as observed by this call, when the driver read it; the
+	// orchestrator keeps it as the node's last known state.
+	State *NodeState
+	// Skipped reports that nothing needed doing (e.g. the node was already deployed).
+	Skipped bool
+	// Data carries call-specific facts (inventory, identified system id), stored as step detail.
+	Data map[string]any
+}
+
+// OK is a Done result with a message.
+func OK(format string, args ...any) Result {
+	return Result{Outcome: Done, Message: fmt.Sprintf(format, args...)}
+}
+
+// Pending is an InProgress result.
+func Pending(after time.Duration, format string, args ...any) Result {
+	return Result{Outcome: InProgress, RetryAfter: after, Message: fmt.Sprintf(format, args...)}
+}
+
+// Fail is a Failed result.
+func Fail(format string, args ...any) Result {
+	return Result{Outcome: Failed, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unreach is an Unreachable result.
+func Unreach(format string, args ...any) Result {
+	return Result{Outcome: Unreachable, Message: fmt.Sprintf(format, args...)}
+}
+
+// NodeState is the last known state of a node (the "build model"), as drivers observe it.
+type NodeState struct {
+	// Provisioner is the node's status in the provisioner (e.g. New, Commissioning, Ready,
+	// Deploying, Deployed, Failed deployment, Releasing); empty when unknown to it.
+	Provisioner string `json:"provisioner,omitempty"`
+	// SystemID is the provisioner's identifier of the machine.
+	SystemID string `json:"system_id,omitempty"`
+	// Power is on, off or unknown.
+	Power string `json:"power,omitempty"`
+	// BootDevice is the next boot device the BMC reports, when known.
+	BootDevice string `json:"boot_device,omitempty"`
+	// Observed is when this state was read.
+	Observed time.Time `json:"observed"`
+}
+
+// Call is what every per-node driver call receives.
+type Call struct {
+	Site *design.Site
+	Node *design.Node // the applied model: the desired state
+	Last *NodeState   // the last known state, or nil
+	// Key identifies this step of this task for this node; it is the same on every attempt, so a
+	// driver that can record it with its target may use it as an idempotency key.
+	Key string
+	// Attempt counts calls of this step for this node (1 on the first).
+	Attempt int
+	// Resumed is set when a previous attempt may have been interrupted before its outcome was
+	// recorded (a crash, a lost lease); Since is when the step first started. A driver whose
+	// operation is not naturally idempotent (a power cycle) must check whether its effect already
+	// happened after Since before acting again.
+	Resumed bool
+	Since   time.Time
+}
+
+// BootDevice is a next-boot device.
+type BootDevice string
+
+// Boot devices.
+const (
+	BootPXE  BootDevice = "pxe"
+	BootDisk BootDevice = "disk"
+)
+
+// PowerAction is a power change.
+type PowerAction string
+
+// Power actions. A cycle is off then on, verified in between.
+const (
+	PowerOn    PowerAction = "on"
+	PowerOff   PowerAction = "off"
+	PowerCycle PowerAction = "cycle"
+)
+
+// Power states.
+const (
+	PowerStateOn      = "on"
+	PowerStateOff     = "off"
+	PowerStateUnknown = "unknown"
+)
+
+// NodeDriver provisions operating systems on nodes.
+type NodeDriver interface {
+	// ValidateServices checks that the provisioner is reachable and usable (verify_site).
+	ValidateServices(ctx context.Context, site *design.Site) Result
+	// PrepareSite writes site-wide configuration: op is one of the prepare_site steps
+	// (create_network_template, configure_user_credentials, configure_node_provisioner).
+	PrepareSite(ctx context.Context, op string, site *design.Site) Result
+	// IdentifyNode finds the node's machine in the provisioner (by hostname, BMC address or
+	// boot MAC). Done with State.Provisioner set when found; Failed when it is not (yet) known.
+	IdentifyNode(ctx context.Context, c Call) Result
+	// ConfigureHardware commissions the machine (Ready when done).
+	ConfigureHardware(ctx context.Context, c Call) Result
+	// ApplyNetworking, ApplyStorage and ApplyPlatform configure the machine from the applied model.
+	ApplyNetworking(ctx context.Context, c Call) Result
+	ApplyStorage(ctx context.Context, c Call) Result
+	ApplyPlatform(ctx context.Context, c Call) Result
+	// Deploy installs the operating system (Deployed when done).
+	Deploy(ctx context.Context, c Call) Result
+	// Destroy releases the machine so it can be deployed again.
+	Destroy(ctx context.Context, c Call) Result
+}
+
+// OOBDriver manages a node through its BMC.
+type OOBDriver interface {
+	// ValidateServices checks what the driver needs site-wide (verify_site).
+	ValidateServices(ctx context.Context, site *design.Site) Result
+	// SetNextBoot sets a one-time next boot device.
+	SetNextBoot(ctx context.Context, c Call, dev BootDevice) Result
+	// Power changes the power state; asking for the current state does nothing and says so.
+	Power(ctx context.Context, c Call, a PowerAction) Result
+	// Interrogate reads the power state (and, where the BMC offers it, inventory into Data).
+	Interrogate(ctx context.Context, c Call) Result
+}
+
+// KubeDriver manages nodes as members of a Kubernetes cluster.
+type KubeDriver interface {
+	ValidateServices(ctx context.Context, site *design.Site) Result
+	// Relabel makes the node's labels in the cluster match the design.
+	Relabel(ctx context.Context, c Call) Result
+}
+
+// Set is the drivers an orchestrator uses.
+type Set struct {
+	Node NodeDriver
+	OOB  map[string]OOBDriver // by oob.type
+	Kube KubeDriver           // nil when not enabled
+}
+
+// OOBFor returns the OOB driver for a node, or an error naming the node and its type.
+func (s Set) OOBFor(n *design.Node) (OOBDriver, error) {
+	if n.OOBType == "" {
+		return nil, fmt.Errorf("node %s has no oob.type", n.Name)
+	}
+	d, ok := s.OOB[n.OOBType]
+	if !ok || d == nil {
+		return nil, fmt.Errorf("node %s: OOB type %s is not supported by any enabled driver", n.Name, n.OOBType)
+	}
+	return d, nil
+}
