@@ -48,7 +48,7 @@ func describeStore(c config.Config) string {
 
 func newServeCmd() *cobra.Command {
 	var f serverFlags
-	var listen string
+	var listen, id string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the orchestrator (embedded store and simulated site by default)",
@@ -68,6 +68,9 @@ a configuration file and environment variables select PostgreSQL and other drive
 			if listen != "" {
 				c.Listen = listen
 			}
+			if id != "" {
+				c.Orchestrator.ID = id
+			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			a, err := app.Open(cmd.Context(), c, app.Options{Logger: log})
 			if err != nil {
@@ -85,6 +88,7 @@ a configuration file and environment variables select PostgreSQL and other drive
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "", "API listen address (default 127.0.0.1:9000; used once the API is enabled)")
+	cmd.Flags().StringVar(&id, "id", "", "name of this orchestrator instance in task leases (default hostname-pid)")
 	return cmd
 }
 

@@ -56,7 +56,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 
 // SimConfig turns the configuration's sim section into the simulator's settings.
 func SimConfig(c config.Sim) (sim.Config, error) {
-	sc := sim.Config{Seed: uint64(c.Seed)}
+	sc := sim.Config{Seed: uint64(c.Seed), Shared: c.Shared, Jitter: c.Jitter}
 	if len(c.Latency) > 0 {
 		sc.Latency = map[sim.Kind]time.Duration{}
 		for k, d := range c.Latency {
@@ -127,6 +127,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 
 func orchestratorConfig(cfg config.Config, o orchestrator.Config) orchestrator.Config {
 	c := cfg.Orchestrator
+	if o.ID == "" {
+		o.ID = c.ID
+	}
+	if o.ID == "" {
+		host, _ := os.Hostname()
+		o.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
 	if o.LeaseFor == 0 {
 		o.LeaseFor = c.Lease.D()
 	}

@@ -51,6 +51,8 @@ type Drivers struct {
 
 // Orchestrator tunes the orchestrator.
 type Orchestrator struct {
+	// ID names this instance in task leases (default: hostname-pid).
+	ID           string              `yaml:"id"`
 	Lease        Duration            `yaml:"lease"`
 	PollInterval Duration            `yaml:"poll_interval"`
 	MaxTasks     int                 `yaml:"max_tasks"`
@@ -66,8 +68,13 @@ type Sim struct {
 	// Latency of simulated operations by name (power, set_boot, enlist, commission, apply,
 	// deploy, release, identify).
 	Latency map[string]Duration `yaml:"latency"`
-	// Seed makes fault injection reproducible.
+	// Jitter spreads every latency over ±Jitter of its value (0 ≤ jitter < 1).
+	Jitter float64 `yaml:"jitter"`
+	// Seed makes fault injection and jitter reproducible.
 	Seed int64 `yaml:"seed"`
+	// Shared lets several drydock processes drive the same simulated site (for
+	// multi-instance set-ups); slower than the default single-process mode.
+	Shared bool `yaml:"shared"`
 	// FailRate, HangRate and FlapRate inject faults into every operation (0..1).
 	FailRate float64 `yaml:"fail_rate"`
 	HangRate float64 `yaml:"hang_rate"`
@@ -170,6 +177,9 @@ func (c Config) Validate() error {
 	}
 	if c.Drivers.Kubernetes != "none" && c.Drivers.Kubernetes != "sim" && c.Drivers.Kubernetes != "" {
 		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available (available: none, sim)", c.Drivers.Kubernetes))
+	}
+	if c.Sim.Jitter < 0 || c.Sim.Jitter >= 1 {
+		errs = append(errs, fmt.Errorf("sim.jitter: %v is not in [0, 1)", c.Sim.Jitter))
 	}
 	for _, r := range []struct {
 		name string

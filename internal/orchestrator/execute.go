@@ -347,9 +347,7 @@ func (r *run) reserve(ctx context.Context) (bool, error) {
 	if r.wf.Lock {
 		names = append(names, siteLock)
 	}
-	if len(names) == 0 {
-		return true, nil
-	}
+	// Even a task with no nodes reserves (nothing), to let younger tasks know it wants none.
 	var waitingSince time.Time
 	announced := ""
 	for {
@@ -819,15 +817,7 @@ func (r *run) finishTerminated(ctx context.Context) error {
 		return fmt.Errorf("list step runs: %w", err)
 	}
 	for _, sr := range runs {
-		if sr.State.Done() {
-			continue
-		}
-		if sr.State == task.StepRunning || sr.State == task.StepPending {
-			if sr.State == task.StepPending {
-				if _, err := r.o.store.StartStep(ctx, r.l(), r.t.ID, sr.Step, sr.Node, r.now()); err != nil {
-					continue
-				}
-			}
+		if !sr.State.Done() {
 			_ = r.o.store.FinishStep(ctx, r.l(), r.t.ID, sr.Step, sr.Node, task.StepCancelled, "terminated on request", nil, r.now())
 		}
 	}

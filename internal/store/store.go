@@ -82,12 +82,15 @@ type Store interface {
 	// reservations, in one transaction.
 	FinishTask(ctx context.Context, l task.Lease, status task.Status, r task.Result, now time.Time) error
 
-	// Node reservations: a node belongs to at most one unfinished task at a time.
+	// Node reservations: a node belongs to at most one unfinished task at a time, and tasks
+	// get their nodes in queue order.
 
-	// ReserveNodes reserves every node for the lease's task, or none of them: when some are held
-	// by other unfinished tasks it returns them (node -> task id, with a nil error) and reserves
-	// nothing.
-	// Reservations held by finished tasks are taken over. Reserving again is a no-op.
+	// ReserveNodes records that the lease's task wants these nodes, then reserves every one of
+	// them, or none: it returns the nodes it cannot have yet (node -> the task in the way) when
+	// another unfinished task holds one, when an older unfinished task also wants one, or when
+	// an older unfinished task has not yet said which nodes it wants (every node then maps to
+	// that task). Reservations of finished tasks are taken over; reserving again is a no-op.
+	// A task with no nodes (site-wide work) must call it with none, to say so.
 	ReserveNodes(ctx context.Context, l task.Lease, nodes []string) (busy map[string]uuid.UUID, err error)
 
 	// Step runs.

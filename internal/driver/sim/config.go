@@ -103,7 +103,22 @@ type Config struct {
 	// ReadOnly opens an existing site file for inspection (Log, Machines) only: the schema is
 	// not created and every call that would change state answers Unreachable.
 	ReadOnly bool
+	// Shared lets several processes (several orchestrator instances) drive the same site file
+	// at once: nothing is cached between calls, every operation reads and writes its machine in
+	// one BEGIN IMMEDIATE transaction, and an operation that waits out a latency claims the
+	// machine in the database for the duration of the wait (see the package documentation,
+	// "Shared mode"). Every process opening the file at the same time must set it. It needs a
+	// file; it is slower than the default mode, which assumes one process owns the file.
+	Shared bool
+	// ClaimTTL is, in shared mode, how long a claim on a machine outlives the last sign of life
+	// of the process holding it (default DefaultClaimTTL): a live holder renews its claim every
+	// ClaimTTL/3, so only a process that died (or stalled that long) loses it. It is measured
+	// on the real clock (time.Now), not Now: it detects dead processes, it is not simulated.
+	ClaimTTL time.Duration
 }
+
+// DefaultClaimTTL is the shared-mode claim expiry when Config.ClaimTTL is zero.
+const DefaultClaimTTL = 5 * time.Second
 
 // validate checks the configuration and names the offending field.
 func (c *Config) validate() error {
@@ -118,6 +133,9 @@ func (c *Config) validate() error {
 		if d < 0 {
 			return fmt.Errorf("sim config: Latency[%s]: negative duration %s", k, d)
 		}
+	}
+	if c.ClaimTTL != 0 && c.ClaimTTL < 10*time.Millisecond {
+		return fmt.Errorf("sim config: ClaimTTL %s: must be 0 (default) or at least 10ms", c.ClaimTTL)
 	}
 	if c.Jitter < 0 || c.Jitter >= 1 || math.IsNaN(c.Jitter) {
 		return fmt.Errorf("sim config: Jitter %v: must be in [0, 1)", c.Jitter)

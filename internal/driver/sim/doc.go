@@ -46,4 +46,56 @@
 // One operation runs per machine at a time; operations on different machines run in
 // parallel. SQLite has one writer, so the site commits through a single connection, and the
 // operations waiting at the same moment share one transaction (each stays atomic).
+//
+// # Shared mode
+//
+// By default a Site owns its file: it caches the machines and writes through, so only one
+// process may drive the file. With Config.Shared several processes (several orchestrator
+// instances sharing one data centre, say two `drydock serve` behind one PostgreSQL store)
+// drive the same file at once, and one can carry on from exactly where another was killed.
+// Every process that opens the file at the same time must use shared mode.
+//
+// Nothing is cached between calls. An operation reads the machine row (creating it on first
+// sight with INSERT OR IGNORE, then reading it, so that two processes seeing a new node at
+// once create one machine), evaluates due transitions, decides, and writes the new state with
+// its log entries, all in one transaction that begins with BEGIN IMMEDIATE: it holds SQLite's
+// write lock from its first read, so the read-modify-write is atomic across processes.
+// Waiting for another process's transaction is SQLite's busy_timeout (30s); BEGIN is retried
+// if it still answers SQLITE_BUSY. Timed transitions stay (operation, start, duration,
+// outcome) in the row and are evaluated by whichever process reads the row next; their
+// completion is recorded once, by the first transaction to see it due.
+//
+// Synchronous operations wait out a latency, which must not happen inside a transaction (it
+// would stop every process). They follow a claim protocol instead (table claims, one row per
+// claimed machine, "" for the site-wide operations):
+//
+//  1. Decide, in one transaction: if another operation's claim on the machine has not expired,
+//     roll back and wait (polling the claim without the write lock) until it is dropped or
+//     expires. Otherwise run the call; if it does not need to wait (a skip, a failure, the start
+//     of an asynchronous operation, a zero latency), commit its change: done. If it needs to
+//     wait, commit only the due completions it observed, plus a claim on the machine (this
+//     operation's token; expiry ClaimTTL from now on the real clock).
+//  2. Wait, outside any transaction, while a heartbeat renews the claim every ClaimTTL/3. A
+//     hung operation waits here until its context ends. A wait cut short (context) drops the
+//     claim and answers Unreachable, having changed nothing.
+//  3. Finish, in a second transaction: check that the claim is still this operation's (if it
+//     expired and another operation took the machine over, answer Unreachable and record
+//     nothing), re-read the machine, run the call again on it (it decides again on the state
+//     as it is now: a power off whose machine powered off meanwhile is skipped; fault
+//     decisions made in step 1 are not made again), write the change and its log entry, and
+//     drop the claim.
+//
+// So an operation is recorded as happened only by the transaction that makes its change, and
+// a process killed at any point leaves either nothing or an expiring claim: the other
+// processes wait at most ClaimTTL (default 5s) for a machine a dead process held, and a live
+// process keeps its machines as long as it waits. Close drops the claims of the calls it
+// interrupts. Within one process the operations on one machine also queue on an in-process
+// lock, so that they do not poll each other's claims.
+//
+// System ids are reserved in the table system_ids, whose primary key (the id) keeps them
+// unique across processes: a machine enlisting reserves, in its transaction, the first
+// candidate that INSERT OR IGNORE leaves to it. Fault and jitter decisions count calls per
+// process (Config.Seed makes each process's sequence reproducible, not their interleaving).
+// Shared mode costs two or three small transactions per call instead of a share of a group
+// commit: it is several times slower than the default mode (see BenchmarkSharedDeployPath).
 package sim

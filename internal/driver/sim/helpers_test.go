@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,10 +49,16 @@ type env struct {
 }
 
 // newEnv opens a site on a fake clock; path "" is in memory, "file" a file in a temp dir.
+// With SIM_TEST_SHARED set in the environment every such site is a file in shared mode, so
+// that `SIM_TEST_SHARED=1 go test ./internal/driver/sim/` runs the whole suite against
+// shared mode (it behaves as the default mode for a single site).
 func newEnv(t testing.TB, path string, cfg Config) *env {
 	t.Helper()
-	if path == "file" {
+	if path == "file" || os.Getenv("SIM_TEST_SHARED") != "" {
 		path = filepath.Join(t.TempDir(), "sim.db")
+	}
+	if os.Getenv("SIM_TEST_SHARED") != "" {
+		cfg.Shared = true
 	}
 	clk := NewFakeClock(t0)
 	cfg.Now, cfg.Sleep = clk.Now, clk.Sleep

@@ -38,9 +38,17 @@ func (d nodeDriver) ValidateServices(ctx context.Context, site *design.Site) dri
 	if err := d.s.sleep(ctx, d.s.cfg.latency(ValidateServices)); err != nil {
 		return interrupted(ValidateServices, err)
 	}
-	d.s.mu.RLock()
-	count := len(d.s.machines)
-	d.s.mu.RUnlock()
+	var count int
+	if d.s.cfg.Shared {
+		var err error
+		if count, err = d.s.countShared(ctx); err != nil {
+			return driver.Unreach("simulated %s: %v", ValidateServices, err)
+		}
+	} else {
+		d.s.mu.RLock()
+		count = len(d.s.machines)
+		d.s.mu.RUnlock()
+	}
 	return driver.OK("simulated provisioner is up (%d machines)", count)
 }
 
@@ -57,6 +65,9 @@ func (d nodeDriver) PrepareSite(ctx context.Context, step string, site *design.S
 		return r
 	}
 	digest := digestOf(siteConfigFor(step, site))
+	if s.cfg.Shared {
+		return s.prepareShared(ctx, step, digest, n)
+	}
 	s.siteMu.Lock()
 	defer s.siteMu.Unlock()
 	if s.siteSteps[step] == digest {

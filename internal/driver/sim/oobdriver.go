@@ -115,7 +115,7 @@ func (t *call) boot() string {
 	case m.Op == Enlist && m.Running(t.now):
 		return "PXE boot; enlistment already under way"
 	}
-	m.SystemID = t.s.allocSystemID(m.Name)
+	m.SystemID = t.allocSystemID()
 	t.start(Enlist)
 	return fmt.Sprintf("PXE boot; enlisting as %s, %s", m.SystemID, plan(m))
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -68,10 +69,13 @@ type Site struct {
 	siteMu    sync.Mutex // one site-wide operation at a time
 	siteSteps map[string]string
 	siteCalls atomic.Int64
+
+	sysID func(node string, try int) string // systemID; tests force collisions with it
+	sh    sharedState                       // shared mode only (shared.go)
 }
 
 // entry is the cached machine: the last committed state, and the lock that lets one
-// operation at a time work on it.
+// operation at a time work on it. In shared mode only the lock and the counter are used.
 type entry struct {
 	lock  chan struct{}
 	snap  atomic.Pointer[Machine]
@@ -80,12 +84,14 @@ type entry struct {
 
 // Open opens (or creates) the simulated site stored at path; "" keeps it in memory. The
 // machines are loaded into memory; every change is written through to the database before
-// the call that made it returns.
+// the call that made it returns. With Config.Shared nothing is loaded: every call reads the
+// database.
 func Open(path string, cfg Config) (*Site, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Site{cfg: cfg, now: cfg.Now, sleep: cfg.Sleep, machines: map[string]*entry{}, sysIDs: map[string]string{}}
+	s := &Site{cfg: cfg, now: cfg.Now, sleep: cfg.Sleep, machines: map[string]*entry{}, sysIDs: map[string]string{},
+		sysID: systemID}
 	if s.now == nil {
 		s.now = time.Now
 		if s.sleep == nil {
@@ -95,11 +101,15 @@ func Open(path string, cfg Config) (*Site, error) {
 	if s.sleep == nil {
 		s.sleep = noSleep
 	}
-	d, err := openDB(path, cfg.ReadOnly)
+	d, err := openDB(path, cfg.ReadOnly, cfg.Shared)
 	if err != nil {
 		return nil, err
 	}
 	s.db = d
+	if cfg.Shared {
+		s.sh = newSharedState(cfg)
+		return s, nil
+	}
 	ctx := context.Background()
 	ms, err := d.loadMachines(ctx)
 	if err != nil {
@@ -135,6 +145,11 @@ func (s *Site) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.cfg.Shared && !s.cfg.ReadOnly {
+		// No transaction runs now, and the operations waiting under these claims can no
+		// longer record anything: let the other processes have the machines at once.
+		s.releaseAll()
+	}
 	s.closeMu.Unlock()
 	return s.db.close()
 }
@@ -159,6 +174,9 @@ func (s *Site) commit(w *write) error {
 // are left as they are, whatever the design says now). All new machines are created in one
 // transaction.
 func (s *Site) Ensure(nodes ...*design.Node) error {
+	if s.cfg.Shared {
+		return s.ensureShared(nodes)
+	}
 	_, err := s.ensure(nodes)
 	return err
 }
@@ -194,8 +212,7 @@ func (s *Site) ensure(nodes []*design.Node) ([]*entry, error) {
 		m := newMachine(n, now)
 		fresh[n.Name] = &m
 		w.create = append(w.create, &m)
-		w.ops = append(w.ops, Op{Time: now, Node: n.Name, Operation: LogCreate,
-			Detail: fmt.Sprintf("boot MAC %s; %d NICs, %d disks; power off; next boot disk", m.BootMAC, len(m.NICs), len(m.Disks))})
+		w.ops = append(w.ops, createOp(&m, now))
 	}
 	s.mu.RUnlock()
 	if len(w.create) > 0 {
@@ -216,11 +233,20 @@ func (s *Site) ensure(nodes []*design.Node) ([]*entry, error) {
 	return out, nil
 }
 
+// createOp is the log entry of a machine's creation.
+func createOp(m *Machine, now time.Time) Op {
+	return Op{Time: now, Node: m.Name, Operation: LogCreate,
+		Detail: fmt.Sprintf("boot MAC %s; %d NICs, %d disks; power off; next boot disk", m.BootMAC, len(m.NICs), len(m.Disks))}
+}
+
 // Machines returns every machine as it is now, sorted by name: time-based transitions that
 // are due are shown completed (they are recorded by the next call that touches the machine).
 func (s *Site) Machines(ctx context.Context) ([]Machine, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if s.cfg.Shared {
+		return s.machinesShared(ctx)
 	}
 	s.mu.RLock()
 	out := make([]Machine, 0, len(s.machines))
@@ -238,6 +264,9 @@ func (s *Site) Machines(ctx context.Context) ([]Machine, error) {
 
 // Machine returns one machine as it is now (see Machines); false when it does not exist.
 func (s *Site) Machine(name string) (Machine, bool) {
+	if s.cfg.Shared {
+		return s.machineShared(name)
+	}
 	s.mu.RLock()
 	e := s.machines[name]
 	s.mu.RUnlock()
@@ -265,7 +294,7 @@ func (s *Site) allocSystemID(node string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for try := 0; ; try++ {
-		id := systemID(node, try)
+		id := s.sysID(node, try)
 		if owner, ok := s.sysIDs[id]; !ok || owner == node {
 			s.sysIDs[id] = node
 			return id
@@ -284,6 +313,14 @@ type call struct {
 	now     time.Time
 	calls   int64
 	settled []Kind // operations whose completion this call recorded
+
+	// Shared mode (shared.go): the phase, the wait the decide phase asks for, the transaction
+	// the call runs in, and a database error that must abort it.
+	phase int
+	need  *pending
+	tx    *sql.Tx
+	txCtx context.Context
+	err   error
 }
 
 // with runs fn on the machine of c.Node: it drops the call when the fault odds say it flaps,
@@ -298,6 +335,9 @@ func (s *Site) with(ctx context.Context, c driver.Call, k Kind, fn func(t *call)
 	}
 	if s.cfg.ReadOnly {
 		return driver.Unreach("simulator: %v", errReadOnly)
+	}
+	if s.cfg.Shared {
+		return s.withShared(ctx, c, k, fn)
 	}
 	es, err := s.ensure([]*design.Node{c.Node})
 	if err != nil {
@@ -370,9 +410,21 @@ func (t *call) latency(k Kind) time.Duration {
 }
 
 // wait sleeps for the latency of a synchronous operation (n times), then moves the call's
-// clock on and evaluates transitions that came due meanwhile.
+// clock on and evaluates transitions that came due meanwhile. In shared mode the decide phase
+// does not sleep (unless there is nothing to wait): it asks for the wait and answers
+// errDeferred, and the finish phase, which runs after the wait, does not wait again. Whatever
+// a call changed before a deferred wait is discarded, so a call must wait before it changes
+// the machine (every synchronous operation does).
 func (t *call) wait(ctx context.Context, k Kind, n int) error {
-	if err := t.s.sleep(ctx, time.Duration(n)*t.latency(k)); err != nil {
+	d := time.Duration(n) * t.latency(k)
+	switch {
+	case t.phase == phaseFinish:
+		return nil
+	case t.phase == phaseDecide && d > 0:
+		t.need = &pending{d: d}
+		return errDeferred
+	}
+	if err := t.s.sleep(ctx, d); err != nil {
 		return err
 	}
 	if now := t.s.now(); now.After(t.now) {
@@ -396,11 +448,21 @@ func (t *call) outcome(k Kind) string {
 
 // syncFault applies the Fail and Hang odds of a synchronous operation: a failure answers
 // Failed, a hang blocks until ctx ends and answers Unreachable. Neither changes anything.
+//
+// In shared mode the decide phase makes the decision and defers a hang (the machine is claimed
+// and the hang happens outside the transaction); the finish phase does not decide again.
 func (t *call) syncFault(ctx context.Context, k Kind) (driver.Result, bool) {
+	if t.phase == phaseFinish {
+		return driver.Result{}, false
+	}
 	switch t.outcome(k) {
 	case OutcomeFail:
 		return driver.Fail("simulated %s failed: the %s answered with an error", k, target(k)), true
 	case OutcomeHang:
+		if t.phase == phaseDecide {
+			t.need = &pending{hang: true}
+			return driver.Unreach("simulated %s: hang deferred", k), true
+		}
 		<-ctx.Done()
 		return driver.Unreach("simulated %s: no answer before %v", k, ctx.Err()), true
 	}
@@ -461,13 +523,37 @@ func (s *Site) siteFlap(k Kind) (int64, driver.Result, bool) {
 
 // siteFault applies the Fail and Hang odds of site-wide call number n.
 func (s *Site) siteFault(ctx context.Context, k Kind, n int64) (driver.Result, bool) {
-	o := s.cfg.odds("", k)
-	if o.Fail > 0 && roll(s.cfg.Seed, "", k, "fail", n, 0) < o.Fail {
+	switch s.siteOutcome(k, n) {
+	case OutcomeFail:
 		return driver.Fail("simulated %s failed: the provisioner answered with an error", k), true
-	}
-	if o.Hang > 0 && roll(s.cfg.Seed, "", k, "hang", n, 0) < o.Hang {
+	case OutcomeHang:
 		<-ctx.Done()
 		return driver.Unreach("simulated %s: no answer before %v", k, ctx.Err()), true
 	}
 	return driver.Result{}, false
+}
+
+// siteOutcome decides how site-wide call number n ends.
+func (s *Site) siteOutcome(k Kind, n int64) string {
+	o := s.cfg.odds("", k)
+	if o.Fail > 0 && roll(s.cfg.Seed, "", k, "fail", n, 0) < o.Fail {
+		return OutcomeFail
+	}
+	if o.Hang > 0 && roll(s.cfg.Seed, "", k, "hang", n, 0) < o.Hang {
+		return OutcomeHang
+	}
+	return OutcomeOK
+}
+
+// allocSystemID reserves a system id for the call's machine: in shared mode in the database,
+// inside the call's transaction.
+func (t *call) allocSystemID() string {
+	if t.tx == nil {
+		return t.s.allocSystemID(t.m.Name)
+	}
+	id, err := t.s.db.reserveSystemID(t.txCtx, t.tx, t.m.Name, t.s.sysID)
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	return id
 }

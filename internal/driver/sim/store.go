@@ -57,7 +57,24 @@ CREATE TABLE IF NOT EXISTS site_config (
 	digest TEXT NOT NULL,
 	at     INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claims (
+	name  TEXT PRIMARY KEY,
+	owner TEXT NOT NULL,
+	kind  TEXT NOT NULL,
+	until INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS system_ids (
+	id   TEXT PRIMARY KEY,
+	node TEXT NOT NULL
+);
 `
+
+// The claims and system_ids tables serve shared mode (the default mode keeps both in memory;
+// they are created in every file, empty, so that a file can be reopened in either mode).
+// claims holds the machines (name; "" for the site-wide operations) that an operation of some
+// process holds while it waits out a latency: owner is that operation's token, until the
+// real-clock expiry in Unix nanoseconds. system_ids holds the system id reservations; its
+// primary key is what keeps system ids unique across processes.
 
 const (
 	sqlInsertMachine = `INSERT INTO machines (name, boot_mac, nics, disks, power, next_boot, last_cycle,
@@ -71,9 +88,11 @@ const (
 	sqlInsertOp   = `INSERT INTO ops (at, node, op, detail) VALUES ($1, $2, $3, $4)`
 	sqlUpsertSite = `INSERT INTO site_config (step, digest, at) VALUES ($1, $2, $3)
 	ON CONFLICT (step) DO UPDATE SET digest = excluded.digest, at = excluded.at`
-	sqlSelectMachines = `SELECT name, boot_mac, nics, disks, power, next_boot, last_cycle, status,
+	sqlMachineColumns = `name, boot_mac, nics, disks, power, next_boot, last_cycle, status,
 	system_id, op, op_started, op_duration, op_outcome, op_key, op_done, networking, storage,
-	platform, deploys, seq, created, updated FROM machines ORDER BY name`
+	platform, deploys, seq, created, updated`
+	sqlSelectMachines = `SELECT ` + sqlMachineColumns + ` FROM machines ORDER BY name`
+	sqlSelectMachine  = `SELECT ` + sqlMachineColumns + ` FROM machines WHERE name = $1`
 )
 
 // maxBatch bounds how many operations share one transaction.
@@ -101,19 +120,34 @@ type db struct {
 	w, r   *sql.DB
 	queue  chan *write
 	exited chan struct{}
+	shared bool // no writer goroutine: every operation runs its own transaction (shared.go)
 
 	insMachine, updMachine, insOp, upsSite *sql.Stmt
+	sh                                     sharedStmts
 }
 
-func openDB(path string, readOnly bool) (*db, error) {
+// busyTimeout is SQLite's busy_timeout: how long a connection waits for another one (another
+// process, in shared mode) to release the write lock before it gives up with SQLITE_BUSY.
+func busyTimeout(shared bool) time.Duration {
+	if shared {
+		return 30 * time.Second
+	}
+	return 5 * time.Second
+}
+
+func openDB(path string, readOnly, shared bool) (*db, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sim: database path %q must not contain '?' or '#'", path)
 	}
-	d := &db{}
+	d := &db{shared: shared}
 	var err error
+	busy := fmt.Sprintf("busy_timeout(%d)", busyTimeout(shared).Milliseconds())
 	if path == "" {
 		if readOnly {
 			return nil, errors.New("sim: a read-only site needs a file")
+		}
+		if shared {
+			return nil, errors.New("sim: a shared site needs a file")
 		}
 		// One connection that never closes: it holds the whole in-memory database.
 		d.w, err = sql.Open("sqlite", ":memory:?_pragma=foreign_keys(1)")
@@ -130,14 +164,16 @@ func openDB(path string, readOnly bool) (*db, error) {
 			if _, err := os.Stat(path); err != nil {
 				return nil, fmt.Errorf("sim: %w", err)
 			}
-			d.r, err = sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_query_only=1")
+			d.r, err = sql.Open("sqlite", path+"?_pragma="+busy+"&_query_only=1")
 			if err != nil {
 				return nil, err
 			}
 			d.w = nil
 		} else {
+			// _txlock=immediate: every transaction starts with BEGIN IMMEDIATE, taking the write
+			// lock before it reads, so a read-modify-write is atomic across processes too.
 			d.w, err = sql.Open("sqlite", path+
-				"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+				"?_pragma="+busy+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 			if err != nil {
 				return nil, err
 			}
@@ -145,7 +181,7 @@ func openDB(path string, readOnly bool) (*db, error) {
 			d.w.SetMaxIdleConns(1)
 			d.w.SetConnMaxLifetime(0)
 			d.w.SetConnMaxIdleTime(0)
-			d.r, err = sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_query_only=1")
+			d.r, err = sql.Open("sqlite", path+"?_pragma="+busy+"&_query_only=1")
 			if err != nil {
 				d.w.Close()
 				return nil, err
@@ -190,6 +226,9 @@ func (d *db) init(readOnly bool) error {
 			return fmt.Errorf("sim: prepare: %w", err)
 		}
 		*p.stmt = s
+	}
+	if d.shared {
+		return d.prepareShared(ctx)
 	}
 	d.queue = make(chan *write, 4*maxBatch)
 	d.exited = make(chan struct{})
@@ -253,12 +292,7 @@ func (d *db) apply(batch []*write) (err error) {
 			if insM == nil {
 				insM = tx.StmtContext(ctx, d.insMachine)
 			}
-			nics, _ := json.Marshal(m.NICs)
-			disks, _ := json.Marshal(m.Disks)
-			if _, err = insM.ExecContext(ctx, m.Name, m.BootMAC, string(nics), string(disks), m.Power,
-				string(m.NextBoot), nanos(m.LastCycle), m.Status, m.SystemID, string(m.Op),
-				nanos(m.OpStarted), int64(m.OpDuration), m.OpOutcome, m.OpKey, m.OpDone, m.Networking,
-				m.Storage, m.Platform, m.Deploys, m.Seq, nanos(m.Created), nanos(m.Updated)); err != nil {
+			if _, err = insM.ExecContext(ctx, insertArgs(m)...); err != nil {
 				return fmt.Errorf("sim: insert machine %s: %w", m.Name, err)
 			}
 		}
@@ -267,10 +301,7 @@ func (d *db) apply(batch []*write) (err error) {
 				updM = tx.StmtContext(ctx, d.updMachine)
 			}
 			var res sql.Result
-			if res, err = updM.ExecContext(ctx, m.Name, m.Power, string(m.NextBoot), nanos(m.LastCycle),
-				m.Status, m.SystemID, string(m.Op), nanos(m.OpStarted), int64(m.OpDuration), m.OpOutcome,
-				m.OpKey, m.OpDone, m.Networking, m.Storage, m.Platform, m.Deploys, m.Seq,
-				nanos(m.Updated)); err != nil {
+			if res, err = updM.ExecContext(ctx, updateArgs(m)...); err != nil {
 				return fmt.Errorf("sim: update machine %s: %w", m.Name, err)
 			}
 			if n, _ := res.RowsAffected(); n != 1 {
@@ -301,6 +332,24 @@ func (d *db) apply(batch []*write) (err error) {
 	return nil
 }
 
+// insertArgs are the arguments of sqlInsertMachine for m.
+func insertArgs(m *Machine) []any {
+	nics, _ := json.Marshal(m.NICs)
+	disks, _ := json.Marshal(m.Disks)
+	return []any{m.Name, m.BootMAC, string(nics), string(disks), m.Power,
+		string(m.NextBoot), nanos(m.LastCycle), m.Status, m.SystemID, string(m.Op),
+		nanos(m.OpStarted), int64(m.OpDuration), m.OpOutcome, m.OpKey, m.OpDone, m.Networking,
+		m.Storage, m.Platform, m.Deploys, m.Seq, nanos(m.Created), nanos(m.Updated)}
+}
+
+// updateArgs are the arguments of sqlUpdateMachine for m.
+func updateArgs(m *Machine) []any {
+	return []any{m.Name, m.Power, string(m.NextBoot), nanos(m.LastCycle),
+		m.Status, m.SystemID, string(m.Op), nanos(m.OpStarted), int64(m.OpDuration), m.OpOutcome,
+		m.OpKey, m.OpDone, m.Networking, m.Storage, m.Platform, m.Deploys, m.Seq,
+		nanos(m.Updated)}
+}
+
 // close stops the writer after it has committed everything queued, and closes the database.
 // The caller guarantees nobody commits any more.
 func (d *db) close() error {
@@ -309,7 +358,7 @@ func (d *db) close() error {
 		<-d.exited
 	}
 	var errs []error
-	for _, s := range []*sql.Stmt{d.insMachine, d.updMachine, d.insOp, d.upsSite} {
+	for _, s := range append([]*sql.Stmt{d.insMachine, d.updMachine, d.insOp, d.upsSite}, d.sh.all()...) {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
@@ -332,28 +381,37 @@ func (d *db) loadMachines(ctx context.Context) ([]Machine, error) {
 	defer rows.Close()
 	var out []Machine
 	for rows.Next() {
-		var m Machine
-		var nics, disks, nextBoot, op string
-		var lastCycle, opStarted, opDuration, created, updated int64
-		if err := rows.Scan(&m.Name, &m.BootMAC, &nics, &disks, &m.Power, &nextBoot, &lastCycle,
-			&m.Status, &m.SystemID, &op, &opStarted, &opDuration, &m.OpOutcome, &m.OpKey, &m.OpDone,
-			&m.Networking, &m.Storage, &m.Platform, &m.Deploys, &m.Seq, &created, &updated); err != nil {
+		m, err := scanMachine(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sim: load machines: %w", err)
 		}
-		if err := json.Unmarshal([]byte(nics), &m.NICs); err != nil {
-			return nil, fmt.Errorf("sim: machine %s: nics: %w", m.Name, err)
-		}
-		if err := json.Unmarshal([]byte(disks), &m.Disks); err != nil {
-			return nil, fmt.Errorf("sim: machine %s: disks: %w", m.Name, err)
-		}
-		m.NextBoot = driver.BootDevice(nextBoot)
-		m.Op = Kind(op)
-		m.LastCycle, m.OpStarted = fromNanos(lastCycle), fromNanos(opStarted)
-		m.OpDuration = time.Duration(opDuration)
-		m.Created, m.Updated = fromNanos(created), fromNanos(updated)
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// scanMachine reads one row of sqlMachineColumns.
+func scanMachine(row interface{ Scan(...any) error }) (Machine, error) {
+	var m Machine
+	var nics, disks, nextBoot, op string
+	var lastCycle, opStarted, opDuration, created, updated int64
+	if err := row.Scan(&m.Name, &m.BootMAC, &nics, &disks, &m.Power, &nextBoot, &lastCycle,
+		&m.Status, &m.SystemID, &op, &opStarted, &opDuration, &m.OpOutcome, &m.OpKey, &m.OpDone,
+		&m.Networking, &m.Storage, &m.Platform, &m.Deploys, &m.Seq, &created, &updated); err != nil {
+		return Machine{}, err
+	}
+	if err := json.Unmarshal([]byte(nics), &m.NICs); err != nil {
+		return Machine{}, fmt.Errorf("machine %s: nics: %w", m.Name, err)
+	}
+	if err := json.Unmarshal([]byte(disks), &m.Disks); err != nil {
+		return Machine{}, fmt.Errorf("machine %s: disks: %w", m.Name, err)
+	}
+	m.NextBoot = driver.BootDevice(nextBoot)
+	m.Op = Kind(op)
+	m.LastCycle, m.OpStarted = fromNanos(lastCycle), fromNanos(opStarted)
+	m.OpDuration = time.Duration(opDuration)
+	m.Created, m.Updated = fromNanos(created), fromNanos(updated)
+	return m, nil
 }
 
 func (d *db) loadSite(ctx context.Context) (map[string]string, error) {

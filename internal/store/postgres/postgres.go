@@ -6,7 +6,7 @@
 // The URL is pgx's: postgres://user[:password]@host:port/db?sslmode=disable, plus
 //   - search_path=<schema>: use that schema (it must exist) for the tables, for isolation (the
 //     tests give each test its own schema);
-//   - pool_max_conns=<n>: the size of the connection pool (default 10).
+//   - pool_max_conns=<n>: the size of the connection pool (default 10, at least 2).
 //
 // Claims use SELECT … FOR UPDATE SKIP LOCKED, and lease-guarded writes lock the task row, so
 // any number of processes may share one database.
@@ -88,8 +88,8 @@ func splitPoolParams(raw string) (string, int, error) {
 	pool := DefaultPoolSize
 	if v := q.Get("pool_max_conns"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return "", 0, fmt.Errorf("pool_max_conns=%q: want a positive integer", v)
+		if err != nil || n < 2 {
+			return "", 0, fmt.Errorf("pool_max_conns=%q: want an integer of at least 2 (migrations hold a lock on one connection)", v)
 		}
 		pool = n
 		q.Del("pool_max_conns")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -250,6 +251,9 @@ func (s *Store) FinishTask(ctx context.Context, l task.Lease, status task.Status
 		if _, err := tx.ExecContext(ctx, `DELETE FROM node_reservations WHERE task_id = $1`, l.TaskID.String()); err != nil {
 			return fmt.Errorf("release reservations: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM node_wants WHERE task_id = $1`, l.TaskID.String()); err != nil {
+			return fmt.Errorf("release wanted nodes: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -268,28 +272,39 @@ func (s *Store) ReserveNodes(ctx context.Context, l task.Lease, nodes []string) 
 	nodes = slices.Clone(nodes)
 	slices.Sort(nodes)
 	nodes = slices.Compact(nodes)
+	me := l.TaskID.String()
 	var busy map[string]uuid.UUID
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		busy = nil
 		if err := s.guard(ctx, tx, l, false); err != nil {
 			return err
 		}
-		for _, node := range nodes {
-			n, err := exec(ctx, tx, `INSERT INTO node_reservations (node, task_id) VALUES ($1, $2)
-				ON CONFLICT (node) DO UPDATE SET task_id = excluded.task_id
-				WHERE node_reservations.task_id = excluded.task_id
-					OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = node_reservations.task_id
-						AND t.status NOT IN ('complete', 'terminated'))`, node, l.TaskID.String())
-			if err != nil {
-				return fmt.Errorf("reserve node %q: %w", node, err)
+		// Say which nodes this task wants: from now on, younger tasks queue behind it for them.
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET targets_known = $1 WHERE id = $2`, true, me); err != nil {
+			return fmt.Errorf("record targets: %w", err)
+		}
+		// The wanted set is the one given: usually the same as on the previous call (the task
+		// polls while it waits), which costs no write; a different set replaces it.
+		var had int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM node_wants WHERE task_id = $1`, me).Scan(&had); err != nil {
+			return fmt.Errorf("count wanted nodes: %w", err)
+		}
+		added, err := insertWants(ctx, tx, me, nodes)
+		if err != nil {
+			return err
+		}
+		if had+added != int64(len(nodes)) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM node_wants WHERE task_id = $1`, me); err != nil {
+				return fmt.Errorf("replace wanted nodes: %w", err)
 			}
-			if n == 1 {
-				continue
+			if _, err := insertWants(ctx, tx, me, nodes); err != nil {
+				return err
 			}
-			var holder string
-			if err := tx.QueryRowContext(ctx, `SELECT task_id FROM node_reservations WHERE node = $1`, node).Scan(&holder); err != nil {
-				return fmt.Errorf("holder of node %q: %w", node, err)
-			}
+		}
+		if len(nodes) == 0 {
+			return nil
+		}
+		add := func(node, holder string) error {
 			h, err := uuid.Parse(holder)
 			if err != nil {
 				return fmt.Errorf("holder of node %q: %w", node, err)
@@ -297,18 +312,99 @@ func (s *Store) ReserveNodes(ctx context.Context, l task.Lease, nodes []string) 
 			if busy == nil {
 				busy = map[string]uuid.UUID{}
 			}
-			busy[node] = h
+			if _, seen := busy[node]; !seen {
+				busy[node] = h
+			}
+			return nil
+		}
+		// An older unfinished task that has not yet said which nodes it wants may want any of
+		// them: wait for it (it decides within moments of being claimed).
+		const older = `(t.created < (SELECT created FROM tasks WHERE id = $1)
+			OR (t.created = (SELECT created FROM tasks WHERE id = $1) AND t.id < $1))`
+		var undecided string
+		err = tx.QueryRowContext(ctx, `SELECT t.id FROM tasks t WHERE t.parent_id IS NULL AND t.id <> $1
+			AND t.status NOT IN ('complete', 'terminated') AND t.targets_known = $2 AND `+older+`
+			ORDER BY t.created, t.id LIMIT 1`, me, false).Scan(&undecided)
+		switch {
+		case err == nil:
+			for _, node := range nodes {
+				if err := add(node, undecided); err != nil {
+					return err
+				}
+			}
+			return nil // commit the wanted nodes, reserve nothing
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("look for undecided older tasks: %w", err)
+		}
+		// Nodes held by another unfinished task, or wanted by an older unfinished one.
+		rows, err := tx.QueryContext(ctx, `SELECT r.node, r.task_id FROM node_reservations r
+				JOIN tasks t ON t.id = r.task_id
+				WHERE r.node IN (SELECT node FROM node_wants WHERE task_id = $1) AND r.task_id <> $1
+					AND t.status NOT IN ('complete', 'terminated')
+			UNION ALL
+			SELECT w.node, w.task_id FROM node_wants w
+				JOIN tasks t ON t.id = w.task_id
+				WHERE w.node IN (SELECT node FROM node_wants WHERE task_id = $1) AND w.task_id <> $1
+					AND t.status NOT IN ('complete', 'terminated') AND `+older, me)
+		if err != nil {
+			return fmt.Errorf("find busy nodes: %w", err)
+		}
+		for rows.Next() {
+			var node, holder string
+			if err := rows.Scan(&node, &holder); err != nil {
+				rows.Close()
+				return fmt.Errorf("find busy nodes: %w", err)
+			}
+			if err := add(node, holder); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("find busy nodes: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find busy nodes: %w", err)
 		}
 		if len(busy) > 0 {
-			return errBusy
+			return nil // commit the wanted nodes, reserve nothing
+		}
+		// Take them: reservations of finished tasks are taken over.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO node_reservations (node, task_id)
+			SELECT node, task_id FROM node_wants WHERE task_id = $1
+			ON CONFLICT (node) DO UPDATE SET task_id = excluded.task_id`, me); err != nil {
+			return fmt.Errorf("reserve nodes: %w", err)
 		}
 		return nil
 	})
-	if errors.Is(err, errBusy) {
-		return busy, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("reserve nodes for task %s: %w", l.TaskID, err)
 	}
-	return nil, nil
+	return busy, nil
+}
+
+// insertWants records wanted nodes in batches and returns how many were new.
+func insertWants(ctx context.Context, tx *sql.Tx, taskID string, nodes []string) (int64, error) {
+	const batch = 400
+	var added int64
+	for start := 0; start < len(nodes); start += batch {
+		end := min(start+batch, len(nodes))
+		var p params
+		id := p.add(taskID)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO node_wants (task_id, node) VALUES `)
+		for i, node := range nodes[start:end] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + id + ", " + p.add(node) + ")")
+		}
+		b.WriteString(` ON CONFLICT (node, task_id) DO NOTHING`)
+		n, err := exec(ctx, tx, b.String(), p.v...)
+		if err != nil {
+			return added, fmt.Errorf("record wanted nodes: %w", err)
+		}
+		added += n
+	}
+	return added, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
@@ -18,11 +19,7 @@ func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations of %s: %w", d.name, err)
 	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	if d.advisoryLock {
-		opts = append(opts, goose.WithSessionLocker(pgLocker{}))
-	}
-	p, err := goose.NewProvider(d.goose, db, dir, opts...)
+	p, err := goose.NewProvider(d.goose, db, dir, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return nil, fmt.Errorf("migrations of %s: %w", d.name, err)
 	}
@@ -30,11 +27,19 @@ func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
 }
 
 // Migrate brings the schema of db up to date. On PostgreSQL it holds an advisory lock (one per
-// schema) while it runs, so processes that start together migrate one after the other.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+// schema, on a connection of its own: db must allow two) for the whole run, so processes that
+// start together migrate one after the other, and the later ones find nothing to do.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
 	p, err := provider(db, d)
 	if err != nil {
 		return err
+	}
+	if d.advisoryLock {
+		unlock, lerr := pgLock(ctx, db)
+		if lerr != nil {
+			return fmt.Errorf("migrate %s schema: %w", d.name, lerr)
+		}
+		defer func() { err = errors.Join(err, unlock()) }()
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate %s schema: %w", d.name, err)
@@ -56,23 +61,24 @@ func Version(ctx context.Context, db *sql.DB, d Dialect) (current, latest int64,
 	return current, latest, nil
 }
 
-// pgLocker is a goose session locker holding a PostgreSQL session advisory lock keyed on the
-// current schema. Unlike goose's own, it waits for the lock (pg_advisory_lock) instead of
-// polling every few seconds.
-type pgLocker struct{}
-
-const pgLockKey = `hashtext('drydock-migrate:' || COALESCE(current_schema(), ''))`
-
-func (pgLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+pgLockKey+`)`); err != nil {
-		return fmt.Errorf("take migration lock: %w", err)
+// pgLock takes the migration lock: a session advisory lock keyed on the current schema, held
+// by a connection set aside until unlock. It waits for the lock (pg_advisory_lock) rather than
+// polling.
+func pgLock(ctx context.Context, db *sql.DB) (unlock func() error, err error) {
+	if db.Stats().MaxOpenConnections == 1 {
+		return nil, errors.New("the migration lock needs a pool of at least two connections")
 	}
-	return nil
-}
-
-func (pgLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock(`+pgLockKey+`)`); err != nil {
-		return fmt.Errorf("release migration lock: %w", err)
+	const key = `hashtext('drydock-migrate:' || COALESCE(current_schema(), ''))`
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("take migration lock: %w", err)
 	}
-	return nil
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("take migration lock: %w", err)
+	}
+	return func() error {
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`)
+		return errors.Join(err, conn.Close())
+	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -238,16 +239,30 @@ func testConcurrentReservations(t *testing.T, open Open) {
 	if len(winners) != 1 {
 		t.Fatalf("%d tasks reserved the same nodes, want 1", len(winners))
 	}
+	// Queue order: the oldest task (created first; ties broken by id) gets the nodes, and every
+	// loser waits for a task older than itself.
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return leases[order[a]].TaskID.String() < leases[order[b]].TaskID.String() })
+	if winners[0] != order[0] {
+		t.Fatalf("task %d got the nodes; the oldest is %d", winners[0], order[0])
+	}
 	w := leases[winners[0]]
-	for _, busy := range busies {
+	rank := map[uuid.UUID]int{}
+	for r, i := range order {
+		rank[leases[i].TaskID] = r
+	}
+	for i, busy := range busies {
+		_ = i
 		for node, holder := range busy {
-			if holder != w.TaskID {
-				t.Fatalf("node %s reported held by %s, the winner is %s", node, holder, w.TaskID)
+			if _, ok := rank[holder]; !ok {
+				t.Fatalf("node %s reported held by unknown task %s", node, holder)
 			}
 		}
 	}
-	// The losers reserved nothing: once the winner finishes, any loser gets all the nodes.
+	// The losers reserved nothing: once the winner finishes, the next oldest gets all the nodes.
 	must(t, s.FinishTask(ctx, w, task.StatusComplete, task.Result{Status: task.ResultSuccess}, at(time.Second)), "finish")
-	loser := leases[(winners[0]+1)%n]
-	reserve(t, s, loser, nodes...)
+	reserve(t, s, leases[order[1]], nodes...)
 }

@@ -197,7 +197,7 @@ func testReservations(t *testing.T, open Open) {
 	ctx := t.Context()
 	longNode := "node-" + long
 	a, la := running(t, s, "a", t0)
-	b, lb := running(t, s, "b", t0)
+	b, lb := running(t, s, "b", t0.Add(time.Second))
 
 	reserve(t, s, la, "n1", "n2", longNode)
 	reserve(t, s, la, "n2", "n1", longNode) // again: a no-op
@@ -207,31 +207,49 @@ func testReservations(t *testing.T, open Open) {
 	busy, err := s.ReserveNodes(ctx, lb, []string{"n3", "n2", longNode, "n4", "n3"})
 	must(t, err, "reserve busy nodes")
 	eq(t, busy, map[string]uuid.UUID{"n2": a.ID, longNode: a.ID}, "busy nodes")
-	c, lc := running(t, s, "c", t0)
-	reserve(t, s, lc, "n3", "n4") // proves b reserved nothing
+
+	// Queue order: c is younger than b, which now waits for n3 and n4, so c cannot have them
+	// either; a younger task wanting other nodes is not held up.
+	c, lc := running(t, s, "c", t0.Add(2*time.Second))
+	busy, err = s.ReserveNodes(ctx, lc, []string{"n4", "n9"})
+	must(t, err, "reserve nodes an older task waits for")
+	eq(t, busy, map[string]uuid.UUID{"n4": b.ID}, "an older waiting task keeps its turn")
+	reserve(t, s, lc, "n5")
 
 	// A stale lease reserves nothing.
 	stale := lb
 	stale.Generation++
-	_, err = s.ReserveNodes(ctx, stale, []string{"n5"})
+	_, err = s.ReserveNodes(ctx, stale, []string{"n6"})
 	wantErr(t, err, store.ErrLeaseLost, "reserve with a stale lease")
-	reserve(t, s, lc, "n5")
 
-	// FinishTask releases a's nodes.
+	// FinishTask releases a's nodes; b gets them.
 	must(t, s.FinishTask(ctx, la, task.StatusComplete, task.Result{Status: task.ResultSuccess}, at(time.Minute)), "finish a")
-	reserve(t, s, lb, "n1", "n2", longNode)
+	reserve(t, s, lb, "n3", "n2", longNode, "n4")
 	busy, err = s.ReserveNodes(ctx, la, []string{"n1"})
 	wantErr(t, err, store.ErrLeaseLost, "reserve after finish")
 	eq(t, len(busy), 0, "busy")
 
 	// A holder that finished without FinishTask does not block: its nodes are taken over.
-	_, err = s.RequestTermination(ctx, c.ID, "op", at(time.Minute))
-	must(t, err, "terminate c")
-	must(t, s.SetStatus(ctx, c.ID, []task.Status{task.StatusTerminating}, task.StatusTerminated, at(time.Minute)), "c terminated")
-	d, ld := running(t, s, "d", at(time.Minute))
-	reserve(t, s, ld, "n3", "n4", "n5")
-	busy, err = s.ReserveNodes(ctx, lb, []string{"n3"})
-	must(t, err, "reserve d's node")
-	eq(t, busy, map[string]uuid.UUID{"n3": d.ID}, "busy after takeover")
-	_ = b
+	_, err = s.RequestTermination(ctx, b.ID, "op", at(time.Minute))
+	must(t, err, "terminate b")
+	must(t, s.SetStatus(ctx, b.ID, []task.Status{task.StatusTerminating}, task.StatusTerminated, at(time.Minute)), "b terminated")
+	reserve(t, s, lc, "n4", "n5")
+	_, ld := running(t, s, "d", at(time.Minute))
+	busy, err = s.ReserveNodes(ctx, ld, []string{"n4", "n3"})
+	must(t, err, "reserve c's node")
+	eq(t, busy, map[string]uuid.UUID{"n4": c.ID}, "busy after takeover")
+}
+
+// An older task that has not yet said which nodes it wants holds younger tasks back (whatever
+// they want); once it has, only overlapping tasks wait.
+func testReservationsQueueOrder(t *testing.T, open Open) {
+	s := open(t)
+	ctx := t.Context()
+	older, lo := running(t, s, "older", t0)
+	_, ly := running(t, s, "younger", t0.Add(time.Second))
+	busy, err := s.ReserveNodes(ctx, ly, []string{"x", "y"})
+	must(t, err, "reserve before the older task decided")
+	eq(t, busy, map[string]uuid.UUID{"x": older.ID, "y": older.ID}, "an undecided older task holds younger ones back")
+	reserve(t, s, lo) // the older one wants no nodes (site-wide work)
+	reserve(t, s, ly, "x", "y")
 }

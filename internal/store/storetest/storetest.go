@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Claim", testClaim},
 		{"LeaseGuards", testLeaseGuards},
 		{"Reservations", testReservations},
+		{"ReservationsQueueOrder", testReservationsQueueOrder},
 		{"StepRuns", testStepRuns},
 		{"StepRunGuards", testStepRunGuards},
 		{"Design", testDesign},

@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/drydock-go/drydock/internal/task"
+)
+
+// TestCrashRecovery runs prepare_nodes and deploy_nodes on a 50-node simulated site with a
+// drydock serve process that is killed with SIGKILL at random moments and restarted, then lets
+// the last one finish. The tasks must complete, every node must end Deployed, and the
+// simulator's operation log must show each node deployed and commissioned exactly once and
+// power-cycled at most once: work committed before a crash is not repeated, and work in flight
+// at a crash is resumed through the drivers' check-the-current-state-first path.
+//
+// DRYDOCK_CRASH_KILLS sets the number of kills (default 30; CI requires at least 20 distinct
+// points of the run, see the assertion below).
+func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: not in -short mode")
+	}
+	kills := 30
+	if v := os.Getenv("DRYDOCK_CRASH_KILLS"); v != "" {
+		kills, _ = strconv.Atoi(v)
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d (kill delays are random)", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+
+	s := newSite(t, 50, "")
+	prep := s.createTask(task.ActionPrepareNodes)
+	dep := s.createTask(task.ActionDeployNodes)
+	st := s.openStore()
+	defer st.Close()
+
+	points := map[string]bool{}
+	for i := 0; i < kills; i++ {
+		srv := s.serve("serve")
+		// Lease 600ms: a restarted server waits up to that long for the dead one's lease, then
+		// works; kill it somewhere in the next second.
+		time.Sleep(time.Duration(300+rng.IntN(1100)) * time.Millisecond)
+		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		for srv.ProcessState == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		point := progressPoint(t, s, prep, dep)
+		points[point] = true
+		t.Logf("kill %2d at %s", i+1, point)
+	}
+	srv := s.serve("serve")
+	defer func() { _ = srv.Process.Kill() }()
+	tasks := waitFinal(t, st, 2*time.Minute, prep, dep)
+	for _, tk := range tasks {
+		if tk.Status != task.StatusComplete || tk.Result.Status != task.ResultSuccess || len(tk.Result.Successes) != 50 {
+			t.Errorf("%s: %s %s (%d ok, %d failed): %s", tk.Action, tk.Status, tk.Result.Status,
+				len(tk.Result.Successes), len(tk.Result.Failures), tk.Result.Message)
+			for _, m := range tk.Result.Messages {
+				if m.Error {
+					t.Logf("  %s", m.Message)
+				}
+			}
+		}
+	}
+	ms, counts := s.simState()
+	s.checkDeployedOnce(ms, counts)
+	if len(points) < 20 && kills >= 30 {
+		t.Errorf("only %d distinct kill points; want at least 20", len(points))
+	}
+	resumed := 0
+	for _, tk := range tasks {
+		for _, m := range tk.Result.Messages {
+			if strings.HasPrefix(m.Message, "Resuming step") {
+				resumed++
+			}
+		}
+	}
+	t.Logf("%d kills at %d distinct points; %d step resumptions", kills, len(points), resumed)
+}
+
+// progressPoint describes how far the run got: per task, how many step runs are in each state.
+func progressPoint(t *testing.T, s *site, ids ...uuid.UUID) string {
+	st := s.openStore()
+	defer st.Close()
+	var parts []string
+	for _, id := range ids {
+		runs, err := st.ListStepRuns(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := map[string]int{}
+		for _, r := range runs {
+			c[string(r.State)]++
+		}
+		keys := make([]string, 0, len(c))
+		for k := range c {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%s=%d ", k, c[k])
+		}
+		parts = append(parts, strings.TrimSpace(b.String()))
+	}
+	return "[" + strings.Join(parts, "] [") + "]"
+}
