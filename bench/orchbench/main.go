@@ -7,7 +7,11 @@
 //   - store writes per node (every write method of store.Store, counted and timed by a
 //     decorator), by method, and the latency of the writes;
 //   - the simulator's own writes (operation-log entries) per node;
-//   - the peak resident set size and CPU time of the process that ran it.
+//   - the peak resident set size and CPU time of the process that ran it;
+//   - where the time goes: each task's set-up before its first step (claim, design fetch and
+//     check, reservations, records), the spread of the nodes' finish times, the latency of the
+//     step writes and how busy the store's write pool was, the driver calls against their
+//     nominal latency, Go scheduling latency; with -timeline, writes and pool use per second.
 //
 // Every simulated operation kind gets the same fixed latency (-latency, quick ones too; no
 // jitter, no faults), so the critical path is exact. Each (size, store) runs in its own child
@@ -21,7 +25,7 @@
 //	go run ./bench/orchbench -sizes 1000 -latency 500ms
 //	go run ./bench/orchbench -postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //	go run ./bench/orchbench -backends sqlite,postgres -postgres URL -sizes 1000
-//	go run ./bench/orchbench -sizes 10000 -cpuprofile /tmp/orch.pprof
+//	go run ./bench/orchbench -sizes 10000 -cpuprofile /tmp/orch.pprof -timeline
 //
 // With -postgres every run gets a fresh schema (CREATE SCHEMA, then ?search_path=), dropped
 // after the run. SQLite and the simulator use files in a temporary directory (-dir).
@@ -40,6 +44,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,6 +104,13 @@ type result struct {
 	// Per second from the first submission: writes completed, write connections in use (mean),
 	// nodes that committed their task's last step.
 	Timeline []second `json:"timeline"`
+	// Go runtime (runtime/metrics) over the child's life: how long runnable goroutines waited
+	// to run, and time spent waiting on sync.Mutex and the runtime's locks.
+	SchedP50   float64 `json:"sched_p50_ms"`
+	SchedP99   float64 `json:"sched_p99_ms"`
+	SchedP999  float64 `json:"sched_p999_ms"`
+	MutexWaitS float64 `json:"mutex_wait_s"`
+	GCCycles   uint64  `json:"gc_cycles"`
 }
 
 type second struct {
@@ -416,12 +428,15 @@ func measure(s spec) (result, error) {
 		}()
 	}
 
+	stopProfile := func() {}
 	if s.CPUProfile != "" {
 		stop, err := startProfile(s.CPUProfile)
 		if err != nil {
 			return res, err
 		}
-		defer stop()
+		var once sync.Once
+		stopProfile = func() { once.Do(stop) }
+		defer stopProfile()
 	}
 
 	deadline := time.Now().Add(s.Timeout)
@@ -480,6 +495,7 @@ func measure(s spec) (result, error) {
 	verify(dep)
 	res.DeployWall = d1.Sub(d0).Seconds()
 	res.BothWall = res.PrepareWall + res.DeployWall // without the bench's polling gap between them
+	stopProfile()                                   // the profile covers the two tasks, not the verification
 	res.Phases = append(res.Phases, cs.phaseOut(dep.ID, d0))
 	close(sampleDone)
 	res.MaxGoroutines = int(maxG.Load())
@@ -505,6 +521,8 @@ func measure(s spec) (result, error) {
 			res.Timeline[sec].NodesDone++
 		}
 	}
+
+	res.SchedP50, res.SchedP99, res.SchedP999, res.MutexWaitS, res.GCCycles = runtimeMetrics()
 
 	ms, err := site.Machines(ctx)
 	if err != nil {
@@ -552,6 +570,41 @@ func measure(s spec) (result, error) {
 	return res, nil
 }
 
+// runtimeMetrics reads the scheduling latency quantiles (ms), the total mutex wait (s) and the
+// number of GC cycles.
+func runtimeMetrics() (p50, p99, p999, mutexWait float64, gcs uint64) {
+	ss := []metrics.Sample{{Name: "/sched/latencies:seconds"}, {Name: "/sync/mutex/wait/total:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(ss)
+	if ss[0].Value.Kind() == metrics.KindFloat64Histogram {
+		h := ss[0].Value.Float64Histogram()
+		var total uint64
+		for _, c := range h.Counts {
+			total += c
+		}
+		q := func(p float64) float64 {
+			want := uint64(p * float64(total))
+			var seen uint64
+			for i, c := range h.Counts {
+				seen += c
+				if seen > want {
+					return h.Buckets[i+1] * 1000 // upper bound of the bucket
+				}
+			}
+			return 0
+		}
+		if total > 0 {
+			p50, p99, p999 = q(0.5), q(0.99), q(0.999)
+		}
+	}
+	if ss[1].Value.Kind() == metrics.KindFloat64 {
+		mutexWait = ss[1].Value.Float64()
+	}
+	if ss[2].Value.Kind() == metrics.KindUint64 {
+		gcs = ss[2].Value.Uint64()
+	}
+	return
+}
+
 // simLatency gives every operation kind the same latency.
 func simLatency(d time.Duration) map[sim.Kind]time.Duration {
 	m := map[sim.Kind]time.Duration{}
@@ -568,8 +621,9 @@ type cpath struct {
 	prepare, deploy []term
 }
 
+// term is n times the latency of kind, spent in step (empty: between steps).
 type term struct {
-	what string
+	step string
 	kind sim.Kind
 	n    int
 }
@@ -578,11 +632,11 @@ type term struct {
 // not name take sim.DefaultLatency, as in the simulator).
 func critical(lat map[sim.Kind]time.Duration) cpath {
 	return cpath{lat: lat,
-		prepare: []term{{"identify (find_node)", sim.Identify, 1}, {"set_boot", sim.SetBoot, 1},
-			{"power (cycle)", sim.Power, 2}, {"enlist", sim.Enlist, 1}, {"identify (identify_node)", sim.Identify, 1},
-			{"commission", sim.Commission, 1}},
-		deploy: []term{{"apply_networking", sim.ApplyNetworking, 1}, {"apply_storage", sim.ApplyStorage, 1},
-			{"apply_platform", sim.ApplyPlatform, 1}, {"deploy", sim.Deploy, 1}},
+		prepare: []term{{"find_node", sim.Identify, 1}, {"set_node_boot", sim.SetBoot, 1},
+			{"power_cycle_node", sim.Power, 2}, {"", sim.Enlist, 1}, {"identify_node", sim.Identify, 1},
+			{"configure_hardware", sim.Commission, 1}},
+		deploy: []term{{"apply_node_networking", sim.ApplyNetworking, 1}, {"apply_node_storage", sim.ApplyStorage, 1},
+			{"apply_node_platform", sim.ApplyPlatform, 1}, {"deploy_node", sim.Deploy, 1}},
 	}
 }
 
@@ -609,9 +663,12 @@ func (c cpath) total() time.Duration    { return c.prepareD() + c.deployD() }
 func (c cpath) formula(ts []term) string {
 	var parts []string
 	for _, t := range ts {
-		p := fmt.Sprintf("%s %s", t.what, c.latency(t.kind))
+		p := fmt.Sprintf("%s %s", t.kind, c.latency(t.kind))
 		if t.n > 1 {
 			p = fmt.Sprintf("%d×%s", t.n, p)
+		}
+		if t.step != "" {
+			p += " [" + t.step + "]"
 		}
 		parts = append(parts, p)
 	}

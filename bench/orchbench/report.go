@@ -305,12 +305,15 @@ func report(runs []*run, lat time.Duration, timeline bool) {
 	fmt.Println()
 
 	fmt.Println()
-	fmt.Printf("Goroutines at most: ")
-	var gs []string
+	fmt.Println("Go runtime (runtime/metrics, whole child): scheduling latency = how long a runnable goroutine waited for a P.")
+	fmt.Println()
+	fmt.Println("| nodes | store | sched latency p50 / p99 / p99.9 | sync.Mutex + runtime lock wait (total) | GC cycles | goroutines at most |")
+	fmt.Println("|------:|-------|--------------------------------:|---------------------------------------:|----------:|-------------------:|")
 	for _, r := range ok {
-		gs = append(gs, fmt.Sprintf("%s %d", label(r), r.res.MaxGoroutines))
+		fmt.Printf("| %d | %s | %s / %s / %s | %.1f s | %d | %d |\n", r.spec.Nodes, r.spec.Backend, ms(r.res.SchedP50), ms(r.res.SchedP99),
+			ms(r.res.SchedP999), r.res.MutexWaitS, r.res.GCCycles, r.res.MaxGoroutines)
 	}
-	fmt.Println(strings.Join(gs, "; ") + ".")
+	fmt.Println()
 	for _, r := range ok {
 		if r.res.PGPool > 0 {
 			fmt.Printf("PostgreSQL pool (%s): %d connections.\n", label(r), r.res.PGPool)

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,21 +46,16 @@ func TestCrashRecovery(t *testing.T) {
 	points := map[string]bool{}
 	for i := 0; i < kills; i++ {
 		srv := s.serve("serve")
-		// Lease 600ms: a restarted server waits up to that long for the dead one's lease, then
-		// works; kill it somewhere in the next second.
-		time.Sleep(time.Duration(300+rng.IntN(1100)) * time.Millisecond)
-		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		for srv.ProcessState == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
+		// Lease 400ms: a restarted server waits up to that long for the dead one's lease, then
+		// works; kill it somewhere in the next 700ms.
+		time.Sleep(time.Duration(500+rng.IntN(700)) * time.Millisecond)
+		srv.kill()
 		point := progressPoint(t, s, prep, dep)
 		points[point] = true
 		t.Logf("kill %2d at %s", i+1, point)
 	}
 	srv := s.serve("serve")
-	defer func() { _ = srv.Process.Kill() }()
+	defer srv.kill()
 	tasks := waitFinal(t, st, 2*time.Minute, prep, dep)
 	for _, tk := range tasks {
 		if tk.Status != task.StatusComplete || tk.Result.Status != task.ResultSuccess || len(tk.Result.Successes) != 50 {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func newSite(t *testing.T, n int, extraConfig string) *site {
 	}
 	cfg := `data_dir: ` + dir + `
 orchestrator:
-  lease: 600ms
+  lease: 400ms
   poll_interval: 50ms
   retry_backoff: 50ms
 sim:
@@ -76,12 +77,12 @@ sim:
     set_boot: 30ms
     interrogate: 5ms
     identify: 20ms
-    enlist: 2500ms
-    commission: 4s
-    apply_networking: 200ms
-    apply_storage: 200ms
-    apply_platform: 200ms
-    deploy: 5s
+    enlist: 5s
+    commission: 7s
+    apply_networking: 300ms
+    apply_storage: 300ms
+    apply_platform: 300ms
+    deploy: 10s
     release: 1s
     prepare_site: 10ms
 ` + extraConfig
@@ -120,7 +121,7 @@ func (s *site) createTask(action string) uuid.UUID {
 
 // serve starts drydock serve with extra arguments; its log goes to <name>.log in the data
 // directory.
-func (s *site) serve(name string, args ...string) *exec.Cmd {
+func (s *site) serve(name string, args ...string) *proc {
 	s.t.Helper()
 	logf, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -132,8 +133,25 @@ func (s *site) serve(name string, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); logf.Close() }()
-	return cmd
+	p := &proc{Cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	return p
+}
+
+// proc is a running drydock process.
+type proc struct {
+	*exec.Cmd
+	done chan struct{} // closed when it has exited
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	_ = p.Process.Signal(syscall.SIGKILL)
+	<-p.done
 }
 
 func (s *site) openStore() store.Store {

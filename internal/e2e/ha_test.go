@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -72,10 +70,10 @@ func TestTwoOrchestratorsShareTheStore(t *testing.T) {
 	if err := os.WriteFile(s.config, []byte(shared), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	procs := map[string]*exec.Cmd{"a": s.serve("a", "--id", "a"), "b": s.serve("b", "--id", "b")}
+	procs := map[string]*proc{"a": s.serve("a", "--id", "a"), "b": s.serve("b", "--id", "b")}
 	defer func() {
 		for _, p := range procs {
-			_ = p.Process.Kill()
+			p.kill()
 		}
 	}()
 
@@ -93,9 +91,7 @@ func TestTwoOrchestratorsShareTheStore(t *testing.T) {
 	if survivor == "" {
 		t.Fatalf("unexpected lease owner %q", holder)
 	}
-	if err := procs[holder].Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	procs[holder].kill()
 	tasks := waitFinal(t, st, 2*time.Minute, prep, dep)
 	for _, tk := range tasks {
 		if tk.Result.Status != task.ResultSuccess || len(tk.Result.Successes) != 20 {
