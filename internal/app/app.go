@@ -91,7 +91,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = st
-	if cfg.Drivers.Node == "sim" || cfg.Drivers.OOB == "sim" || cfg.Drivers.Kubernetes == "sim" {
+	if cfg.Drivers.Node == "sim" || cfg.Drivers.OOB == "sim" {
 		sc, err := SimConfig(cfg.Sim)
 		if err != nil {
 			a.Close()

@@ -45,7 +45,7 @@ type Drivers struct {
 	Node string `yaml:"node"`
 	// OOB is the out-of-band driver for every oob.type: sim (default).
 	OOB string `yaml:"oob"`
-	// Kubernetes is the Kubernetes driver: none (default) or sim.
+	// Kubernetes is the Kubernetes driver: none (default; relabel_nodes then fails saying so).
 	Kubernetes string `yaml:"kubernetes"`
 }
 
@@ -175,8 +175,8 @@ func (c Config) Validate() error {
 	if c.Drivers.OOB != "sim" && c.Drivers.OOB != "none" {
 		errs = append(errs, fmt.Errorf("drivers.oob: %q is not available (available: sim, none)", c.Drivers.OOB))
 	}
-	if c.Drivers.Kubernetes != "none" && c.Drivers.Kubernetes != "sim" && c.Drivers.Kubernetes != "" {
-		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available (available: none, sim)", c.Drivers.Kubernetes))
+	if c.Drivers.Kubernetes != "none" && c.Drivers.Kubernetes != "" {
+		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available yet (available: none)", c.Drivers.Kubernetes))
 	}
 	if c.Sim.Jitter < 0 || c.Sim.Jitter >= 1 {
 		errs = append(errs, fmt.Errorf("sim.jitter: %v is not in [0, 1)", c.Sim.Jitter))
