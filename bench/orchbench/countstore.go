@@ -35,36 +35,47 @@ type countingStore struct {
 	start  time.Time                // construction: the origin of perSec
 	perSec [maxSeconds]atomic.Int64 // writes completed in each second since start
 
-	mu      sync.Mutex
-	phases  map[uuid.UUID]*phase
-	current uuid.UUID // the last top-level task created
+	// The per-task records. Thousands of node goroutines call StartStep and FinishStep at the
+	// same moment, so the hot path takes no lock: a sync.Map lookup and atomics (a mutex here
+	// made a convoy of 10,000 goroutines that the measurement would have included).
+	phases  sync.Map              // uuid.UUID → *phase
+	current atomic.Pointer[phase] // the last top-level task created
 }
 
-// phase is what the store sees of one top-level task.
+// phase is what the store sees of one top-level task. Times are Unix nanoseconds, 0 for none.
 type phase struct {
 	action     string
 	lastStep   string
-	firstStart time.Time   // the first StartStep call
-	lastFinish time.Time   // the return of the last FinishStep
-	nodeDone   []time.Time // return of each node's FinishStep of the last step (passed)
-	finished   time.Time   // the return of FinishTask
+	firstStart atomic.Int64 // the first StartStep call
+	lastFinish atomic.Int64 // the return of the last FinishStep
+	finished   atomic.Int64 // the return of FinishTask
+
+	mu       sync.Mutex
+	nodeDone []time.Time // return of each node's FinishStep of the last step (passed)
 	// first call and last return of the once-per-task calls, by method
 	firstCall, lastReturn map[string]time.Time
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // mark notes a call of a once-per-task method for the task id (or, when id is Nil, for the
 // last task submitted: the bench runs one at a time).
 func (c *countingStore) mark(id uuid.UUID, m string, t0 time.Time) {
 	t1 := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if id == uuid.Nil {
-		id = c.current
+	p := c.current.Load()
+	if id != uuid.Nil {
+		p = c.phase(id)
 	}
-	p := c.phases[id]
 	if p == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if _, ok := p.firstCall[m]; !ok {
 		p.firstCall[m] = t0
 	}
@@ -116,8 +127,7 @@ func checkCoverage() error {
 }
 
 func newCountingStore(s store.Store) *countingStore {
-	c := &countingStore{Store: s, stats: map[string]*stat{}, write: map[string]bool{}, phases: map[uuid.UUID]*phase{},
-		start: time.Now()}
+	c := &countingStore{Store: s, stats: map[string]*stat{}, write: map[string]bool{}, start: time.Now()}
 	for _, m := range writeMethods {
 		c.stats[m] = &stat{}
 		c.write[m] = true
@@ -145,21 +155,26 @@ func (c *countingStore) rec(m string, t0 time.Time) {
 // wrapper: the bench may see the task final in the store a moment before.
 func (c *countingStore) finishedSeen(id uuid.UUID) {
 	for i := 0; i < 1000; i++ {
-		c.mu.Lock()
-		p := c.phases[id]
-		done := p == nil || !p.finished.IsZero()
-		c.mu.Unlock()
-		if done {
+		if p := c.phase(id); p == nil || p.finished.Load() != 0 {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
 }
 
+// finishedAt is when FinishTask of the task returned (zero when it has not).
+func (c *countingStore) finishedAt(id uuid.UUID) time.Time {
+	if p := c.phase(id); p != nil {
+		return unixTime(p.finished.Load())
+	}
+	return time.Time{}
+}
+
 func (c *countingStore) phase(id uuid.UUID) *phase {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.phases[id]
+	if v, ok := c.phases.Load(id); ok {
+		return v.(*phase)
+	}
+	return nil
 }
 
 // Writes.
@@ -172,10 +187,8 @@ func (c *countingStore) CreateTask(ctx context.Context, t *task.Task) error {
 		if len(keys) > 0 {
 			p.lastStep = keys[len(keys)-1]
 		}
-		c.mu.Lock()
-		c.phases[t.ID] = p
-		c.current = t.ID
-		c.mu.Unlock()
+		c.phases.Store(t.ID, p)
+		c.current.Store(p)
 	} else {
 		defer c.mark(*t.ParentID, "CreateTask", time.Now())
 	}
@@ -231,9 +244,7 @@ func (c *countingStore) FinishTask(ctx context.Context, l task.Lease, status tas
 	defer c.rec("FinishTask", time.Now())
 	err := c.Store.FinishTask(ctx, l, status, r, now)
 	if p := c.phase(l.TaskID); p != nil && err == nil {
-		c.mu.Lock()
-		p.finished = time.Now()
-		c.mu.Unlock()
+		p.finished.Store(time.Now().UnixNano())
 	}
 	return err
 }
@@ -255,12 +266,8 @@ func (c *countingStore) CreateStepRuns(ctx context.Context, l task.Lease, runs [
 func (c *countingStore) StartStep(ctx context.Context, l task.Lease, taskID uuid.UUID, step, node string, now time.Time) (task.StepRun, error) {
 	t0 := time.Now()
 	defer c.rec("StartStep", t0)
-	if p := c.phase(taskID); p != nil {
-		c.mu.Lock()
-		if p.firstStart.IsZero() {
-			p.firstStart = t0
-		}
-		c.mu.Unlock()
+	if p := c.phase(taskID); p != nil && p.firstStart.Load() == 0 {
+		p.firstStart.CompareAndSwap(0, t0.UnixNano())
 	}
 	return c.Store.StartStep(ctx, l, taskID, step, node, now)
 }
@@ -275,12 +282,17 @@ func (c *countingStore) FinishStep(ctx context.Context, l task.Lease, taskID uui
 	err := c.Store.FinishStep(ctx, l, taskID, step, node, state, message, detail, now)
 	if p := c.phase(taskID); p != nil && err == nil {
 		t := time.Now()
-		c.mu.Lock()
-		p.lastFinish = t
-		if step == p.lastStep && state.Passed() {
-			p.nodeDone = append(p.nodeDone, t)
+		for ns := t.UnixNano(); ; {
+			old := p.lastFinish.Load()
+			if ns <= old || p.lastFinish.CompareAndSwap(old, ns) {
+				break
+			}
 		}
-		c.mu.Unlock()
+		if step == p.lastStep && state.Passed() {
+			p.mu.Lock()
+			p.nodeDone = append(p.nodeDone, t)
+			p.mu.Unlock()
+		}
 	}
 	return err
 }
@@ -356,20 +368,20 @@ type phaseOut struct {
 
 func (c *countingStore) phaseOut(id uuid.UUID, submitted time.Time) phaseOut {
 	c.finishedSeen(id)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p := c.phases[id]
+	p := c.phase(id)
 	if p == nil {
 		return phaseOut{}
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	since := func(t time.Time) float64 {
 		if t.IsZero() {
 			return 0
 		}
 		return t.Sub(submitted).Seconds()
 	}
-	o := phaseOut{Action: p.action, FirstStart: since(p.firstStart), LastFinish: since(p.lastFinish),
-		Finished: since(p.finished), NodesDone: len(p.nodeDone)}
+	o := phaseOut{Action: p.action, FirstStart: since(unixTime(p.firstStart.Load())),
+		LastFinish: since(unixTime(p.lastFinish.Load())), Finished: since(unixTime(p.finished.Load())), NodesDone: len(p.nodeDone)}
 	claimed, saved := since(p.lastReturn["ClaimTask"]), since(p.lastReturn["SaveDesign"])
 	resStart, resEnd := since(p.firstCall["ReserveNodes"]), since(p.lastReturn["ReserveNodes"])
 	records := since(p.lastReturn["CreateStepRuns"])
@@ -391,11 +403,13 @@ func (c *countingStore) phaseOut(id uuid.UUID, submitted time.Time) phaseOut {
 
 // nodeDoneTimes returns when nodes committed their last step, over every task.
 func (c *countingStore) nodeDoneTimes() []time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []time.Time
-	for _, p := range c.phases {
+	c.phases.Range(func(_, v any) bool {
+		p := v.(*phase)
+		p.mu.Lock()
 		out = append(out, p.nodeDone...)
-	}
+		p.mu.Unlock()
+		return true
+	})
 	return out
 }

@@ -45,6 +45,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,7 @@ import (
 	"syscall"
 	"time"
 
+	ddesign "github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/design/sitegen"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/sim"
@@ -76,6 +78,7 @@ type spec struct {
 	MaxTasks     int           `json:"max_tasks"`
 	Timeout      time.Duration `json:"timeout"`
 	CPUProfile   string        `json:"cpuprofile,omitempty"`
+	MutexProfile string        `json:"mutexprofile,omitempty"`
 }
 
 // result is what a child reports.
@@ -143,6 +146,8 @@ func main() {
 	dirFlag := flag.String("dir", "", "directory for the designs and the SQLite files (default: a new temporary directory)")
 	keep := flag.Bool("keep", false, "keep the directory (designs, SQLite store and simulator files) after the runs")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each child (the size and store are added to the name when there are several runs)")
+	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile of each child (named like -cpuprofile)")
+	lazy := flag.Bool("lazy-machines", false, "let the simulator create each machine at the first driver call for it (default: all machines exist before the run, as in a real data centre)")
 	timeline := flag.Bool("timeline", false, "also print, per run, writes, write-pool use and nodes done per second")
 	child := flag.String("child", "", "internal: run this spec (JSON) and print its result")
 	flag.Parse()
@@ -209,13 +214,22 @@ func main() {
 	if *pgURL != "" {
 		pgPool = poolSize(*pgURL)
 	}
-	header(*latency, *poll, *lease, *driverCalls, *maxTasks, dir, *pgURL, pgPool)
+	header(*latency, *poll, *lease, *driverCalls, *maxTasks, dir, *pgURL, pgPool, *lazy)
 
 	var runs []*run
 	failed := false
 	for _, n := range ns {
 		design := filepath.Join(dir, fmt.Sprintf("site-%d.yaml", n))
-		check(os.WriteFile(design, sitegen.Bytes(sitegen.Options{Nodes: n}), 0o644))
+		data := sitegen.Bytes(sitegen.Options{Nodes: n})
+		check(os.WriteFile(design, data, 0o644))
+		var nodes []*ddesign.Node
+		if !*lazy {
+			in := ddesign.Parse(ddesign.Source{Name: design, Data: data})
+			if !in.OK() {
+				fail("the synthetic site of %d nodes does not parse: %s", n, in.Messages[0].Message)
+			}
+			nodes = ddesign.Compile(in.Design).Nodes
+		}
 		for _, b := range bl {
 			dc := *driverCalls
 			if dc <= 0 {
@@ -224,14 +238,23 @@ func main() {
 			s := spec{Nodes: n, Backend: b, Dir: filepath.Join(dir, fmt.Sprintf("%s-%d", b, n)), Design: design,
 				Latency: *latency, PollInterval: *poll, LeaseFor: *lease, DriverCalls: dc, MaxTasks: *maxTasks,
 				Timeout: *timeout}
-			if *cpuprofile != "" {
-				s.CPUProfile = *cpuprofile
-				if len(ns)*len(bl) > 1 {
-					ext := filepath.Ext(*cpuprofile)
-					s.CPUProfile = strings.TrimSuffix(*cpuprofile, ext) + fmt.Sprintf("-%s-%d", b, n) + ext
+			name := func(path string) string {
+				if path == "" || len(ns)*len(bl) == 1 {
+					return path
 				}
+				ext := filepath.Ext(path)
+				return strings.TrimSuffix(path, ext) + fmt.Sprintf("-%s-%d", b, n) + ext
 			}
+			s.CPUProfile, s.MutexProfile = name(*cpuprofile), name(*mutexprofile)
 			check(os.MkdirAll(s.Dir, 0o755))
+			if nodes != nil {
+				// The data centre exists before the orchestrator starts: every machine is
+				// materialised (in one transaction) and the child finds them in the file.
+				site, err := sim.Open(filepath.Join(s.Dir, "sim.db"), sim.Config{Latency: simLatency(s.Latency)})
+				check(err)
+				check(site.Ensure(nodes...))
+				check(site.Close())
+			}
 			r := runOne(s, *pgURL)
 			if !*keep {
 				os.RemoveAll(s.Dir)
@@ -428,6 +451,15 @@ func measure(s spec) (result, error) {
 		}()
 	}
 
+	if s.MutexProfile != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer func() {
+			if f, err := os.Create(s.MutexProfile); err == nil {
+				_ = pprof.Lookup("mutex").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	stopProfile := func() {}
 	if s.CPUProfile != "" {
 		stop, err := startProfile(s.CPUProfile)
@@ -456,11 +488,9 @@ func measure(s spec) (result, error) {
 				// not when this poll noticed.
 				end := time.Now()
 				cs.finishedSeen(t.ID)
-				cs.mu.Lock()
-				if p := cs.phases[t.ID]; p != nil && !p.finished.IsZero() && p.finished.Before(end) {
-					end = p.finished
+				if f := cs.finishedAt(t.ID); !f.IsZero() && f.Before(end) {
+					end = f
 				}
-				cs.mu.Unlock()
 				return got, t0, end, nil
 			}
 			if time.Now().After(deadline) {

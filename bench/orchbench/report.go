@@ -26,12 +26,16 @@ func startProfile(path string) (func(), error) {
 	}, nil
 }
 
-func header(lat, poll, lease time.Duration, driverCalls, maxTasks int, dir, pgURL string, pgPool int) {
+func header(lat, poll, lease time.Duration, driverCalls, maxTasks int, dir, pgURL string, pgPool int, lazy bool) {
 	c := critical(simLatency(lat))
 	fmt.Printf("orchbench: Go %s, %s/%s, %d CPUs (children use GOMAXPROCS=%d), load average at start %s\n\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), loadavg())
+	machines := "every machine created (Site.Ensure, one transaction) before the run"
+	if lazy {
+		machines = "each machine created at the first driver call for it (-lazy-machines)"
+	}
 	fmt.Printf("Simulator: every operation kind takes %s (sim.Config.Latency for all of sim.Kinds; no jitter, no faults), "+
-		"state in a SQLite file (WAL).\n\n", lat)
+		"state in a SQLite file (WAL), %s, in the same process as the orchestrator.\n\n", lat, machines)
 	fmt.Printf("Critical path of one node (CP), from that configuration:\n\n")
 	fmt.Printf("    prepare_nodes: %s = %s\n", c.formula(c.prepare), c.prepareD())
 	fmt.Printf("    deploy_nodes:  %s = %s\n", c.formula(c.deploy), c.deployD())
