@@ -275,11 +275,13 @@ func (r *run) loadDesign(ctx context.Context) error {
 			return fmt.Errorf("save design snapshot: %w", err)
 		}
 	}
-	sources := make([]design.Source, len(snap))
-	for i, s := range snap {
-		sources[i] = design.Source{Name: s.Name, Data: s.Data}
-	}
-	r.report = validate.Sources(ctx, validate.Options{}, sources...)
+	r.report = r.o.designs.get(snap, func() *validate.Report {
+		sources := make([]design.Source, len(snap))
+		for i, s := range snap {
+			sources[i] = design.Source{Name: s.Name, Data: s.Data}
+		}
+		return validate.Sources(ctx, validate.Options{}, sources...)
+	})
 	if r.t.Action == task.ActionValidateDesign {
 		if r.report.Site == nil {
 			// Documents could not be read: the validate_design step reports why.
@@ -414,6 +416,7 @@ func busyText(busy map[string]uuid.UUID) string {
 // prepareRecords registers one subtask per step and creates the step runs, reusing those of an
 // earlier execution of the same task.
 func (r *run) prepareRecords(ctx context.Context) error {
+	fresh := len(r.t.SubtaskIDs) == 0 // never started before: no step run exists yet
 	for _, id := range r.t.SubtaskIDs {
 		st, err := r.o.store.GetTask(ctx, id)
 		if err != nil {
@@ -451,6 +454,11 @@ func (r *run) prepareRecords(ctx context.Context) error {
 			return nil
 		}
 		err := r.o.store.CreateStepRuns(ctx, r.l(), runs)
+		if err == nil && fresh {
+			for _, sr := range runs {
+				r.runs[runKey{sr.Step, sr.Node}] = sr
+			}
+		}
 		runs = runs[:0]
 		if errors.Is(err, store.ErrLeaseLost) {
 			r.cancel(errLeaseLost)
@@ -470,12 +478,14 @@ func (r *run) prepareRecords(ctx context.Context) error {
 	if err := flush(); err != nil {
 		return fmt.Errorf("create step runs: %w", err)
 	}
-	existing, err := r.o.store.ListStepRuns(ctx, r.t.ID)
-	if err != nil {
-		return fmt.Errorf("list step runs: %w", err)
-	}
-	for _, sr := range existing {
-		r.runs[runKey{sr.Step, sr.Node}] = sr
+	if !fresh {
+		existing, err := r.o.store.ListStepRuns(ctx, r.t.ID)
+		if err != nil {
+			return fmt.Errorf("list step runs: %w", err)
+		}
+		for _, sr := range existing {
+			r.runs[runKey{sr.Step, sr.Node}] = sr
+		}
 	}
 	states, err := r.o.store.GetNodeStates(ctx)
 	if err != nil {
@@ -749,23 +759,34 @@ func (r *run) complete(ctx context.Context, succeeded map[string]bool) error {
 		}
 	}
 	for _, s := range r.wf.Steps {
-		var res task.Result
-		res.Status = task.ResultIncomplete
+		// Entities are unique, so the lists are built directly (Result.Success would search them).
+		var passed, failed []string
+		nPassed, nFailed := 0, 0
 		for _, e := range entities {
 			sr := r.getRun(s.Key, e)
-			label := e
-			if label == task.SiteEntity {
-				label = ""
-			}
 			switch sr.State {
 			case task.StepSucceeded, task.StepSkipped:
-				res.Success(label)
+				nPassed++
+				if e != task.SiteEntity {
+					passed = append(passed, e)
+				}
 			case task.StepFailed:
-				res.Failure(label)
+				nFailed++
+				if e != task.SiteEntity {
+					failed = append(failed, e)
+				}
 			}
 		}
-		if res.Status == task.ResultIncomplete && len(entities) > 0 {
-			res.Message = "No node reached this step."
+		res := task.Result{Status: task.ResultIncomplete, Successes: passed, Failures: failed}
+		switch {
+		case nPassed > 0 && nFailed > 0:
+			res.Status = task.ResultPartialSuccess
+		case nPassed > 0:
+			res.Status = task.ResultSuccess
+		case nFailed > 0:
+			res.Status = task.ResultFailure
+		default:
+			res.Message = "Nothing reached this step."
 		}
 		id := r.subtasks[s.Key]
 		if err := r.o.store.SaveResult(ctx, r.l(), id, res, r.now()); err != nil {

@@ -57,6 +57,8 @@ type Orchestrator struct {
 
 	mu      sync.Mutex
 	running map[uuid.UUID]*run
+
+	designs designCache
 }
 
 // Option configures an Orchestrator.

@@ -75,8 +75,8 @@ func (s *Store) PutNodeState(ctx context.Context, node string, state []byte, now
 	if state == nil {
 		state = []byte{}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO node_state (node, state, updated) VALUES ($1, $2, $3)
+	err := s.batch.do(ctx, func(ctx context.Context, tx *sql.Tx, bc *batchCtx) error {
+		_, err := bc.exec(ctx, `INSERT INTO node_state (node, state, updated) VALUES ($1, $2, $3)
 			ON CONFLICT (node) DO UPDATE SET state = excluded.state, updated = excluded.updated`,
 			node, state, s.ts(now))
 		return err

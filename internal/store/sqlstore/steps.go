@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,21 +68,47 @@ func (s *Store) CreateStepRuns(ctx context.Context, l task.Lease, runs []task.St
 		if len(runs) == 0 {
 			return nil
 		}
-		st, err := tx.PrepareContext(ctx, `INSERT INTO step_runs (`+stepCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (task_id, step, node) DO NOTHING`)
-		if err != nil {
-			return err
+		// A 10,000-node task creates tens of thousands of runs. PostgreSQL takes many rows per
+		// statement (one round trip each); SQLite runs one prepared statement per row, because
+		// its lookup of numbered parameters grows with their count squared.
+		perStatement := 1
+		if s.d.name == Postgres.name {
+			perStatement = 400
 		}
-		defer st.Close()
-		for _, r := range runs {
-			state := r.State
-			if state == "" {
-				state = task.StepPending
+		stmts := map[int]*sql.Stmt{}
+		defer func() {
+			for _, st := range stmts {
+				st.Close()
 			}
-			if _, err := st.ExecContext(ctx, r.TaskID.String(), r.Step, r.Node, r.Ordinal, string(state), r.Attempts,
-				s.tsp(r.FirstStarted), s.tsp(r.Started), s.tsp(r.Finished), r.Message, r.Detail, r.Owner); err != nil {
-				return fmt.Errorf("insert %s/%q: %w", r.Step, r.Node, err)
+		}()
+		for start := 0; start < len(runs); start += perStatement {
+			chunk := runs[start:min(start+perStatement, len(runs))]
+			var a params
+			var b strings.Builder
+			b.WriteString(`INSERT INTO step_runs (` + stepCols + `) VALUES `)
+			for i, r := range chunk {
+				state := r.State
+				if state == "" {
+					state = task.StepPending
+				}
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(" + strings.Join([]string{a.add(r.TaskID.String()), a.add(r.Step), a.add(r.Node),
+					a.add(r.Ordinal), a.add(string(state)), a.add(r.Attempts), a.add(s.tsp(r.FirstStarted)),
+					a.add(s.tsp(r.Started)), a.add(s.tsp(r.Finished)), a.add(r.Message), a.add(r.Detail), a.add(r.Owner)}, ", ") + ")")
+			}
+			b.WriteString(` ON CONFLICT (task_id, step, node) DO NOTHING`)
+			st := stmts[len(chunk)]
+			if st == nil {
+				var err error
+				if st, err = tx.PrepareContext(ctx, b.String()); err != nil {
+					return fmt.Errorf("prepare step run insert: %w", err)
+				}
+				stmts[len(chunk)] = st
+			}
+			if _, err := st.ExecContext(ctx, a.v...); err != nil {
+				return fmt.Errorf("insert step runs: %w", err)
 			}
 		}
 		return nil
@@ -131,15 +158,23 @@ func (s *Store) stepRun(ctx context.Context, tx *sql.Tx, taskID uuid.UUID, step,
 // before (pending, or running for a resumption). A finished run gives ErrConflict.
 func (s *Store) StartStep(ctx context.Context, l task.Lease, taskID uuid.UUID, step, node string, now time.Time) (task.StepRun, error) {
 	var r task.StepRun
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.guard(ctx, tx, l, false); err != nil {
+	err := s.batch.do(ctx, func(ctx context.Context, tx *sql.Tx, bc *batchCtx) error {
+		if err := bc.guard(ctx, s, tx, l); err != nil {
 			return err
 		}
 		if err := covered(ctx, tx, l, taskID); err != nil {
 			return err
 		}
-		var err error
-		if r, err = s.stepRun(ctx, tx, taskID, step, node); err != nil {
+		row, err := bc.queryRow(ctx, `SELECT `+stepCols+` FROM step_runs
+			WHERE task_id = $1 AND step = $2 AND node = $3`+s.d.lockUpdate, taskID.String(), step, node)
+		if err != nil {
+			return err
+		}
+		r, err = scanStep(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("step run %s/%q: %w", step, node, store.ErrNotFound)
+		}
+		if err != nil {
 			return err
 		}
 		if r.State.Done() {
@@ -151,7 +186,7 @@ func (s *Store) StartStep(ctx context.Context, l task.Lease, taskID uuid.UUID, s
 		}
 		r.Attempts++
 		r.Started, r.Finished, r.Owner = &started, nil, l.Owner
-		n, err := exec(ctx, tx, `UPDATE step_runs SET state = 'running', attempts = $1, first_started = $2,
+		n, err := bc.exec(ctx, `UPDATE step_runs SET state = 'running', attempts = $1, first_started = $2,
 				started = $3, finished = NULL, owner = $4
 			WHERE task_id = $5 AND step = $6 AND node = $7 AND state IN ('pending', 'running')`,
 			r.Attempts, s.tsp(r.FirstStarted), s.ts(started), l.Owner, taskID.String(), step, node)
@@ -171,8 +206,8 @@ func (s *Store) StartStep(ctx context.Context, l task.Lease, taskID uuid.UUID, s
 
 // SaveStepDetail replaces the detail of a running step run; ErrConflict when it is not running.
 func (s *Store) SaveStepDetail(ctx context.Context, l task.Lease, taskID uuid.UUID, step, node string, detail []byte) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.guard(ctx, tx, l, false); err != nil {
+	err := s.batch.do(ctx, func(ctx context.Context, tx *sql.Tx, bc *batchCtx) error {
+		if err := bc.guard(ctx, s, tx, l); err != nil {
 			return err
 		}
 		if err := covered(ctx, tx, l, taskID); err != nil {
@@ -203,8 +238,8 @@ func (s *Store) FinishStep(ctx context.Context, l task.Lease, taskID uuid.UUID, 
 	if state == task.StepSkipped || state == task.StepCancelled {
 		from = append(from, string(task.StepPending))
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.guard(ctx, tx, l, false); err != nil {
+	err := s.batch.do(ctx, func(ctx context.Context, tx *sql.Tx, bc *batchCtx) error {
+		if err := bc.guard(ctx, s, tx, l); err != nil {
 			return err
 		}
 		if err := covered(ctx, tx, l, taskID); err != nil {
@@ -218,7 +253,7 @@ func (s *Store) FinishStep(ctx context.Context, l task.Lease, taskID uuid.UUID, 
 		}
 		q += ` WHERE task_id = ` + a.add(taskID.String()) + ` AND step = ` + a.add(step) + ` AND node = ` + a.add(node) +
 			` AND state IN ` + in(&a, from)
-		n, err := exec(ctx, tx, q, a.v...)
+		n, err := bc.exec(ctx, q, a.v...)
 		if err != nil || n == 1 {
 			return err
 		}

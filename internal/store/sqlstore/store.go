@@ -15,8 +15,9 @@ import (
 
 // Store is store.Store on database/sql.
 type Store struct {
-	w, r *sql.DB // write and read pools; the same pool on PostgreSQL
-	d    Dialect
+	w, r  *sql.DB // write and read pools; the same pool on PostgreSQL
+	d     Dialect
+	batch *batcher // group commit of the per-node step writes
 }
 
 var _ store.Store = (*Store)(nil)
@@ -27,7 +28,9 @@ func New(w, r *sql.DB, d Dialect) *Store {
 	if r == nil {
 		r = w
 	}
-	return &Store{w: w, r: r, d: d}
+	s := &Store{w: w, r: r, d: d}
+	s.batch = newBatcher(s)
+	return s
 }
 
 // Dialect returns the store's dialect.
@@ -51,6 +54,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	s.batch.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
