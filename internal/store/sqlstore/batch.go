@@ -99,22 +99,31 @@ func (bc *batchCtx) guard(ctx context.Context, s *Store, tx *sql.Tx, l task.Leas
 
 // batcher runs queued operations in shared transactions.
 type batcher struct {
-	s     *Store
-	ops   chan *batchOp
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	start sync.Once
+	s       *Store
+	writers int // goroutines committing batches in parallel
+	ops     chan *batchOp
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	start   sync.Once
 }
 
+// newBatcher: SQLite has one writer, so one goroutine; PostgreSQL commits several batches in
+// parallel on different connections (each statement is a network round trip there).
 func newBatcher(s *Store) *batcher {
-	return &batcher{s: s, ops: make(chan *batchOp, maxBatch), stop: make(chan struct{})}
+	writers := 1
+	if s.d.name == Postgres.name {
+		writers = 4
+	}
+	return &batcher{s: s, writers: writers, ops: make(chan *batchOp, maxBatch), stop: make(chan struct{})}
 }
 
 // do queues fn and waits for its outcome.
 func (b *batcher) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, bc *batchCtx) error) error {
 	b.start.Do(func() {
-		b.wg.Add(1)
-		go b.loop()
+		for range b.writers {
+			b.wg.Add(1)
+			go b.loop()
+		}
 	})
 	op := &batchOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
