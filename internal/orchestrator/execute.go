@@ -46,8 +46,11 @@ type run struct {
 
 	stateMu sync.Mutex
 	states  map[string]*driver.NodeState
+	dirty   map[string]bool // states not yet written
 
 	finished atomic.Bool // the task's final outcome is recorded
+
+	created []chan struct{} // closed when each step's runs exist
 }
 
 type runKey struct{ step, node string }
@@ -447,44 +450,64 @@ func (r *run) prepareRecords(ctx context.Context) error {
 			entities = append(entities, n.Name)
 		}
 	}
-	const batch = 2000
-	var runs []task.StepRun
-	flush := func() error {
-		if len(runs) == 0 {
-			return nil
-		}
-		err := r.o.store.CreateStepRuns(ctx, r.l(), runs)
-		if err == nil && fresh {
-			for _, sr := range runs {
-				r.runs[runKey{sr.Step, sr.Node}] = sr
-			}
-		}
-		runs = runs[:0]
-		if errors.Is(err, store.ErrLeaseLost) {
-			r.cancel(errLeaseLost)
-		}
-		return err
+	// Step runs: a fresh task creates its first step's runs before starting and the others in
+	// the background, in step order, while the nodes already work (a node waits for its next
+	// step's runs to exist); a resumed task has them all already (creation is idempotent).
+	r.created = make([]chan struct{}, len(r.wf.Steps))
+	for i := range r.created {
+		r.created[i] = make(chan struct{})
 	}
-	for i, s := range r.wf.Steps {
-		for _, e := range entities {
-			runs = append(runs, task.StepRun{TaskID: r.t.ID, Step: s.Key, Node: e, Ordinal: i, State: task.StepPending})
-			if len(runs) == batch {
-				if err := flush(); err != nil {
-					return fmt.Errorf("create step runs: %w", err)
+	createStep := func(ctx context.Context, i int) error {
+		const batch = 2000
+		s := r.wf.Steps[i]
+		for start := 0; start < len(entities); start += batch {
+			chunk := entities[start:min(start+batch, len(entities))]
+			runs := make([]task.StepRun, len(chunk))
+			for j, e := range chunk {
+				runs[j] = task.StepRun{TaskID: r.t.ID, Step: s.Key, Node: e, Ordinal: i, State: task.StepPending}
+			}
+			if err := r.o.store.CreateStepRuns(ctx, r.l(), runs); err != nil {
+				if errors.Is(err, store.ErrLeaseLost) {
+					r.cancel(errLeaseLost)
+				}
+				return fmt.Errorf("create step runs: %w", err)
+			}
+			if fresh {
+				for _, sr := range runs {
+					r.setRun(sr)
 				}
 			}
 		}
+		close(r.created[i])
+		return nil
 	}
-	if err := flush(); err != nil {
-		return fmt.Errorf("create step runs: %w", err)
-	}
-	if !fresh {
+	if fresh {
+		if err := createStep(ctx, 0); err != nil {
+			return err
+		}
+		go func() {
+			for i := 1; i < len(r.wf.Steps); i++ {
+				if err := createStep(ctx, i); err != nil {
+					if ctx.Err() == nil {
+						r.o.log.Error("creating step runs failed; stopping the task", "task", r.t.ID, "err", err)
+						r.cancel(err)
+					}
+					return
+				}
+			}
+		}()
+	} else {
+		for i := range r.wf.Steps {
+			if err := createStep(ctx, i); err != nil {
+				return err
+			}
+		}
 		existing, err := r.o.store.ListStepRuns(ctx, r.t.ID)
 		if err != nil {
 			return fmt.Errorf("list step runs: %w", err)
 		}
 		for _, sr := range existing {
-			r.runs[runKey{sr.Step, sr.Node}] = sr
+			r.setRun(sr)
 		}
 	}
 	states, err := r.o.store.GetNodeStates(ctx)
@@ -502,6 +525,16 @@ func (r *run) prepareRecords(ctx context.Context) error {
 
 // runPipelines drives every node (or the site) through the steps and returns which succeeded.
 func (r *run) runPipelines(ctx context.Context) map[string]bool {
+	fctx, stopFlush := context.WithCancel(ctx)
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		r.flushStates(fctx, 500*time.Millisecond)
+	}()
+	defer func() {
+		stopFlush()
+		<-flushed
+	}()
 	succeeded := map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -549,6 +582,11 @@ func (r *run) pipeline(ctx context.Context, node *design.Node) bool {
 	}
 	for i := range r.wf.Steps {
 		s := &r.wf.Steps[i]
+		select {
+		case <-r.created[i]:
+		case <-ctx.Done():
+			return false
+		}
 		sr := r.getRun(s.Key, name)
 		switch {
 		case sr.State.Passed():
@@ -731,20 +769,54 @@ func (r *run) lastState(node string) *driver.NodeState {
 	return nil
 }
 
-// noteState keeps a node's last known state, writing it to the store when it changed.
+// noteState keeps a node's last known state. Changed states are written to the store in the
+// background (see flushStates): the state is a cache of what drivers last saw, which they
+// re-read before acting, so it need not be committed before the node goes on.
 func (r *run) noteState(ctx context.Context, node string, s *driver.NodeState) {
 	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
 	old := r.states[node]
 	changed := old == nil || old.Provisioner != s.Provisioner || old.Power != s.Power || old.SystemID != s.SystemID || old.BootDevice != s.BootDevice
 	cp := *s
 	r.states[node] = &cp
-	r.stateMu.Unlock()
-	if !changed {
-		return
+	if changed {
+		if r.dirty == nil {
+			r.dirty = map[string]bool{}
+		}
+		r.dirty[node] = true
 	}
-	raw, _ := json.Marshal(s)
-	if err := r.o.store.PutNodeState(ctx, node, raw, r.now()); err != nil && ctx.Err() == nil {
-		r.o.log.Warn("recording a node state failed", "node", node, "err", err)
+}
+
+// flushStates writes the node states that changed since the last flush, every interval until
+// ctx ends, and once more at the end.
+func (r *run) flushStates(ctx context.Context, interval time.Duration) {
+	flush := func(ctx context.Context) {
+		r.stateMu.Lock()
+		dirty := r.dirty
+		r.dirty = nil
+		states := make(map[string][]byte, len(dirty))
+		for n := range dirty {
+			states[n], _ = json.Marshal(r.states[n])
+		}
+		r.stateMu.Unlock()
+		for n, raw := range states {
+			if err := r.o.store.PutNodeState(ctx, n, raw, r.now()); err != nil && ctx.Err() == nil {
+				r.o.log.Warn("recording a node state failed", "node", n, "err", err)
+			}
+		}
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			flush(fctx)
+			cancel()
+			return
+		case <-tick.C:
+			flush(ctx)
+		}
 	}
 }
 
