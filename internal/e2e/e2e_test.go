@@ -77,12 +77,12 @@ sim:
     set_boot: 30ms
     interrogate: 5ms
     identify: 20ms
-    enlist: 5s
-    commission: 7s
+    enlist: 6s
+    commission: 9s
     apply_networking: 300ms
     apply_storage: 300ms
     apply_platform: 300ms
-    deploy: 10s
+    deploy: 13s
     release: 1s
     prepare_site: 10ms
 ` + extraConfig
