@@ -2,58 +2,18 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/store/postgres"
+	"github.com/drydock-go/drydock/internal/store/postgres/pgtest"
 	"github.com/drydock-go/drydock/internal/task"
 )
-
-// testDatabase creates a fresh schema on the test PostgreSQL server and returns a URL using it.
-// Without a server the test is skipped loudly, or fails when DRYDOCK_REQUIRE_POSTGRES=1 (CI).
-func testDatabase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("DRYDOCK_TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", base)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("DRYDOCK_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL is required (DRYDOCK_REQUIRE_POSTGRES=1) but unreachable at %s: %v", base, err)
-		}
-		t.Skipf("!!! PostgreSQL unreachable at %s (%v): the multi-instance test did NOT run. Start PostgreSQL or set DRYDOCK_TEST_DATABASE_URL.", base, err)
-	}
-	schema := "e2e_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		db.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestTwoOrchestratorsShareTheStore runs two drydock serve processes on one PostgreSQL store
 // and one simulated site. The process holding the deployment's lease is killed with SIGKILL in
@@ -63,7 +23,7 @@ func TestTwoOrchestratorsShareTheStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test: not in -short mode")
 	}
-	dbURL := testDatabase(t)
+	dbURL := pgtest.Database(t)
 	s := newSite(t, 20, "database:\n  url: "+dbURL+"\n")
 	// Both processes drive the same simulated machines.
 	shared := strings.Replace(string(mustRead(t, s.config)), "sim:\n", "sim:\n  shared: true\n", 1)

@@ -25,35 +25,9 @@ import (
 // opener opens stores on temporary files: a new file for each test, the same file when a test
 // opens a second store.
 func opener() storetest.Open {
-	var (
-		mu    sync.Mutex
-		paths = map[*testing.T]string{}
-	)
-	return func(t *testing.T) store.Store {
-		t.Helper()
-		mu.Lock()
-		path, ok := paths[t]
-		if !ok {
-			path = filepath.Join(t.TempDir(), "state", "drydock.db")
-			paths[t] = path
-			t.Cleanup(func() {
-				mu.Lock()
-				delete(paths, t)
-				mu.Unlock()
-			})
-		}
-		mu.Unlock()
-		s, err := sqlite.Open(t.Context(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-		return s
-	}
+	return storetest.PerTest(
+		func(t *testing.T) string { return filepath.Join(t.TempDir(), "state", "drydock.db") },
+		func(ctx context.Context, path string) (store.Store, error) { return sqlite.Open(ctx, path) })
 }
 
 func TestContract(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,41 @@ import (
 // another process would have — on that same database. Open closes what it opened (and drops
 // the database) in t's cleanup.
 type Open func(t *testing.T) store.Store
+
+// PerTest builds an Open from fresh, which makes a new empty database for a test and returns
+// where it is (a file path, a URL), and open, which opens a Store there. The location is made
+// once per test, so a second call with the same t opens another Store on the same database.
+func PerTest(fresh func(t *testing.T) string, open func(ctx context.Context, where string) (store.Store, error)) Open {
+	var (
+		mu     sync.Mutex
+		places = map[*testing.T]string{}
+	)
+	return func(t *testing.T) store.Store {
+		t.Helper()
+		mu.Lock()
+		where, ok := places[t]
+		if !ok {
+			where = fresh(t)
+			places[t] = where
+			t.Cleanup(func() {
+				mu.Lock()
+				delete(places, t)
+				mu.Unlock()
+			})
+		}
+		mu.Unlock()
+		s, err := open(t.Context(), where)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return s
+	}
+}
 
 // Run runs the whole contract suite against the backend that open opens. Every test gets its
 // own database and runs in parallel with the others.
