@@ -16,7 +16,6 @@ import (
 	"github.com/drydock-go/drydock/examples"
 	"github.com/drydock-go/drydock/internal/app"
 	"github.com/drydock-go/drydock/internal/config"
-	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/task"
@@ -221,8 +220,3 @@ func printSimSummary(ctx context.Context, w io.Writer, s *sim.Site) error {
 	fmt.Fprintf(w, "  operation log: %d entries (%s)\n", len(ops), strings.Join(parts, ", "))
 	return nil
 }
-
-// nilDrivers is the driver set of a process that only queues tasks.
-func nilDrivers() driver.Set { return driver.Set{} }
-
-func absPath(p string) (string, error) { return filepath.Abs(p) }

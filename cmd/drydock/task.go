@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drydock-go/drydock/internal/app"
+	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/nodefilter"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
@@ -54,7 +57,7 @@ node flags narrow the nodes the task targets (a node matching any of them; all n
 is given). With --block the command waits and shows the task's progress.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !task.IsTopLevel(action) || action == task.ActionNoop && false {
+			if !task.IsTopLevel(action) {
 				return &exitError{exitUsage, fmt.Errorf("--action %q is not a task action (use one of %s)", action, strings.Join(task.TopLevelActions, ", "))}
 			}
 			if designRef == "" {
@@ -71,7 +74,8 @@ is given). With --block the command waits and shows the task's progress.`,
 					FilterType: nodefilter.Union, NodeNames: names, RackNames: racks, NodeTags: tags}}}
 				filter, _ = json.Marshal(fs)
 			}
-			o := orchestrator.New(st, nilDrivers(), orchestrator.Config{})
+			// Only queues: it needs no drivers.
+			o := orchestrator.New(st, driver.Set{}, orchestrator.Config{})
 			t, err := o.Submit(cmd.Context(), action, absRef(designRef), filter, currentUser())
 			if err != nil {
 				return err
@@ -105,7 +109,7 @@ func absRef(ref string) string {
 	if strings.Contains(ref, "://") {
 		return ref
 	}
-	if a, err := absPath(ref); err == nil {
+	if a, err := filepath.Abs(ref); err == nil {
 		return a
 	}
 	return ref
@@ -216,38 +220,34 @@ func newTaskShowCmd() *cobra.Command {
 }
 
 func newTaskTerminateCmd() *cobra.Command {
-	var f serverFlags
-	cmd := &cobra.Command{
-		Use:   "terminate TASK_ID",
-		Short: "Stop a task: queued tasks never run, running ones are wound down",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTaskID(args[0])
+	return taskIDCmd("terminate TASK_ID", "Stop a task: queued tasks never run, running ones are wound down",
+		func(ctx context.Context, st store.Store, id uuid.UUID) (string, error) {
+			t, err := st.RequestTermination(ctx, id, currentUser(), time.Now())
 			if err != nil {
-				return err
+				return "", fmt.Errorf("terminate %s: %w", id, err)
 			}
-			st, err := openStore(cmd, &f)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			t, err := st.RequestTermination(cmd.Context(), id, currentUser(), time.Now())
-			if err != nil {
-				return &exitError{exitUsage, fmt.Errorf("terminate %s: %w", id, err)}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "task %s is %s\n", id, t.Status)
-			return nil
-		},
-	}
-	f.add(cmd)
-	return cmd
+			return fmt.Sprintf("task %s is %s", id, t.Status), nil
+		})
 }
 
 func newTaskRetryCmd() *cobra.Command {
+	return taskIDCmd("retry TASK_ID", "Run a finished task again, repeating only the steps that did not pass",
+		func(ctx context.Context, st store.Store, id uuid.UUID) (string, error) {
+			t, err := st.Requeue(ctx, id, time.Now())
+			if err != nil {
+				return "", fmt.Errorf("retry %s: %w", id, err)
+			}
+			return fmt.Sprintf("task %s queued again (retry %d)", id, t.Retry), nil
+		})
+}
+
+// taskIDCmd is a command that does one thing to one task and prints what came of it; a
+// failure is a usage error (unknown task, or a task in the wrong state).
+func taskIDCmd(use, short string, do func(ctx context.Context, st store.Store, id uuid.UUID) (string, error)) *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:   "retry TASK_ID",
-		Short: "Run a finished task again, repeating only the steps that did not pass",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseTaskID(args[0])
@@ -259,11 +259,11 @@ func newTaskRetryCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			t, err := st.Requeue(cmd.Context(), id, time.Now())
+			out, err := do(cmd.Context(), st, id)
 			if err != nil {
-				return &exitError{exitUsage, fmt.Errorf("retry %s: %w", id, err)}
+				return &exitError{exitUsage, err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "task %s queued again (retry %d)\n", id, t.Retry)
+			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil
 		},
 	}

@@ -55,7 +55,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 }
 
 // SimConfig turns the configuration's sim section into the simulator's settings.
-func SimConfig(c config.Sim) (sim.Config, error) {
+func SimConfig(c config.Sim) sim.Config {
 	sc := sim.Config{Seed: uint64(c.Seed), Shared: c.Shared, Jitter: c.Jitter}
 	if len(c.Latency) > 0 {
 		sc.Latency = map[sim.Kind]time.Duration{}
@@ -66,7 +66,7 @@ func SimConfig(c config.Sim) (sim.Config, error) {
 	if c.FailRate > 0 || c.HangRate > 0 || c.FlapRate > 0 {
 		sc.Fault = sim.Fault{sim.AnyKind: {Fail: c.FailRate, Hang: c.HangRate, Flap: c.FlapRate}}
 	}
-	return sc, nil
+	return sc
 }
 
 // Options adjust Open.
@@ -92,11 +92,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	a.Store = st
 	if cfg.Drivers.Node == "sim" || cfg.Drivers.OOB == "sim" {
-		sc, err := SimConfig(cfg.Sim)
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
+		sc := SimConfig(cfg.Sim)
 		if opts.Sim != nil {
 			sc = *opts.Sim
 		}
