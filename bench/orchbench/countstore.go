@@ -22,7 +22,7 @@ var writeMethods = []string{"CreateTask", "SetStatus", "SaveResult", "AddMessage
 	"StartStep", "SaveStepDetail", "FinishStep", "SaveDesign", "PutNodeState"}
 
 // readMethods are the ones that only read.
-var readMethods = []string{"GetTask", "ListTasks", "ListStepRuns", "LoadDesign", "GetNodeStates", "Ping"}
+var readMethods = []string{"GetTask", "TaskStatus", "ListTasks", "ListStepRuns", "LoadDesign", "GetNodeStates", "Ping"}
 
 // countingStore is a store.Store that counts and times every call, by method, and follows the
 // progress of each top-level task (when its first step started, when each node finished its
@@ -310,6 +310,11 @@ func (c *countingStore) PutNodeState(ctx context.Context, node string, state []b
 }
 
 // Reads.
+
+func (c *countingStore) TaskStatus(ctx context.Context, id uuid.UUID) (task.Status, bool, error) {
+	defer c.rec("TaskStatus", time.Now())
+	return c.Store.TaskStatus(ctx, id)
+}
 
 func (c *countingStore) GetTask(ctx context.Context, id uuid.UUID) (*task.Task, error) {
 	defer c.rec("GetTask", time.Now())

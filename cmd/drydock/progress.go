@@ -130,7 +130,7 @@ func watchTask(ctx context.Context, st store.Store, id uuid.UUID, action string,
 	tick := time.NewTicker(150 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		t, err := st.GetTask(ctx, id)
+		status, _, err := st.TaskStatus(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -157,12 +157,12 @@ func watchTask(ctx context.Context, st store.Store, id uuid.UUID, action string,
 				}
 			}
 		}
-		if t.Status.Final() {
-			return t, nil
+		if status.Final() {
+			return st.GetTask(ctx, id)
 		}
 		select {
 		case <-ctx.Done():
-			return t, ctx.Err()
+			return nil, ctx.Err()
 		case <-tick.C:
 		}
 	}

@@ -149,7 +149,7 @@ func (r *run) keepLease(ctx context.Context) {
 		r.leaseMu.Lock()
 		r.lease = l
 		r.leaseMu.Unlock()
-		if t, err := r.o.store.GetTask(ctx, r.t.ID); err == nil && (t.Terminate || t.Status == task.StatusTerminating) {
+		if st, terminate, err := r.o.store.TaskStatus(ctx, r.t.ID); err == nil && (terminate || st == task.StatusTerminating) {
 			r.cancel(errTerminated)
 			return
 		}

@@ -178,15 +178,19 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 // WaitTask polls the store until the task is final and returns it.
 func (o *Orchestrator) WaitTask(ctx context.Context, id uuid.UUID, poll time.Duration) (*task.Task, error) {
 	for {
-		t, err := o.store.GetTask(ctx, id)
+		st, _, err := o.store.TaskStatus(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		if t.Status.Final() {
-			return t, nil
+		if st.Final() {
+			return o.store.GetTask(ctx, id)
 		}
 		select {
 		case <-ctx.Done():
+			t, err := o.store.GetTask(context.WithoutCancel(ctx), id)
+			if err != nil {
+				t = &task.Task{ID: id, Status: st}
+			}
 			return t, ctx.Err()
 		case <-time.After(poll):
 		}

@@ -45,6 +45,9 @@ type Store interface {
 	CreateTask(ctx context.Context, t *task.Task) error
 	// GetTask returns a task with its result messages, or ErrNotFound.
 	GetTask(ctx context.Context, id uuid.UUID) (*task.Task, error)
+	// TaskStatus returns a task's status and whether termination was requested, without
+	// reading its messages (for the frequent checks of running orchestrators and progress views).
+	TaskStatus(ctx context.Context, id uuid.UUID) (task.Status, bool, error)
 	// ListTasks lists tasks, newest first.
 	ListTasks(ctx context.Context, p ListParams) ([]*task.Task, error)
 	// SetStatus moves a task from one of from to to; ErrConflict when its status is not in from.

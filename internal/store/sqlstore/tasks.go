@@ -130,6 +130,25 @@ func (s *Store) GetTask(ctx context.Context, id uuid.UUID) (*task.Task, error) {
 	return t, nil
 }
 
+// TaskStatus returns a task's status and termination flag; ErrNotFound for an unknown id.
+func (s *Store) TaskStatus(ctx context.Context, id uuid.UUID) (task.Status, bool, error) {
+	var (
+		st        string
+		terminate bool
+	)
+	err := s.read(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx, `SELECT status, terminate FROM tasks WHERE id = $1`, id.String()).Scan(&st, &terminate)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("status of task %s: %w", id, err)
+	}
+	return task.Status(st), terminate, nil
+}
+
 func (s *Store) getTask(ctx context.Context, q querier, id uuid.UUID) (*task.Task, error) {
 	t, err := scanTask(q.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, id.String()))
 	if errors.Is(err, sql.ErrNoRows) {

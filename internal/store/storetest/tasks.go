@@ -312,10 +312,18 @@ func testRequestTermination(t *testing.T, open Open) {
 
 	// Running: terminating, with the flag set by a targeted update (a result saved before stays).
 	tk, l := running(t, s, "a", t0)
+	status, terminate, err := s.TaskStatus(ctx, tk.ID)
+	must(t, err, "status of a running task")
+	eq(t, status, task.StatusRunning, "TaskStatus before termination")
+	eq(t, terminate, false, "terminate flag before termination")
 	r := task.Result{Status: task.ResultPartialSuccess, Successes: []string{"n1"}, Failures: []string{"n2"}}
 	must(t, s.SaveResult(ctx, l, tk.ID, r, at(time.Second)), "save result")
 	got, err := s.RequestTermination(ctx, tk.ID, by, when)
 	must(t, err, "terminate running")
+	status, terminate, err = s.TaskStatus(ctx, tk.ID)
+	must(t, err, "status of a terminating task")
+	eq(t, status, task.StatusTerminating, "TaskStatus after termination")
+	eq(t, terminate, true, "terminate flag after termination")
 	eq(t, got.Status, task.StatusTerminating, "status")
 	eq(t, got.Terminate, true, "Terminate")
 	eq(t, got.TerminatedBy, by, "TerminatedBy")
@@ -348,6 +356,8 @@ func testRequestTermination(t *testing.T, open Open) {
 
 	_, err = s.RequestTermination(ctx, uuid.New(), by, when)
 	wantErr(t, err, store.ErrNotFound, "terminate unknown task")
+	_, _, err = s.TaskStatus(ctx, uuid.New())
+	wantErr(t, err, store.ErrNotFound, "status of an unknown task")
 }
 
 func testRequeue(t *testing.T, open Open) {
