@@ -914,10 +914,16 @@ func (r *run) finishTerminated(ctx context.Context) error {
 			_ = r.o.store.FinishStep(ctx, r.l(), r.t.ID, sr.Step, sr.Node, task.StepCancelled, "terminated on request", nil, r.now())
 		}
 	}
+	// The subtasks: those registered before this execution and those it registered (the same
+	// ones when it got that far), each once.
+	subtasks := map[uuid.UUID]bool{}
 	for _, id := range r.t.SubtaskIDs {
-		_ = r.o.store.SetStatus(ctx, id, []task.Status{task.StatusRequested, task.StatusQueued, task.StatusRunning}, task.StatusTerminated, r.now())
+		subtasks[id] = true
 	}
 	for _, id := range r.subtasks {
+		subtasks[id] = true
+	}
+	for id := range subtasks {
 		_ = r.o.store.SetStatus(ctx, id, []task.Status{task.StatusRequested, task.StatusQueued, task.StatusRunning}, task.StatusTerminated, r.now())
 	}
 	r.message(ctx, task.NewMessage("Action terminated.", false, task.ContextTask, r.t.ID.String()))

@@ -187,28 +187,11 @@ func runIdentifyNode(ctx context.Context, r *run, c driver.Call) driver.Result {
 	return res
 }
 
-// nodeCall is a step that calls one NodeDriver method.
-func nodeCall(action string) stepFunc {
+// nodeCall is a step that calls one NodeDriver method, given as a method expression
+// (driver.NodeDriver.Deploy).
+func nodeCall(method func(driver.NodeDriver, context.Context, driver.Call) driver.Result) stepFunc {
 	return func(ctx context.Context, r *run, c driver.Call) driver.Result {
-		nd := r.o.drivers.Node
-		var f func(context.Context, driver.Call) driver.Result
-		switch action {
-		case "configure_hardware":
-			f = nd.ConfigureHardware
-		case "apply_node_networking":
-			f = nd.ApplyNetworking
-		case "apply_node_storage":
-			f = nd.ApplyStorage
-		case "apply_node_platform":
-			f = nd.ApplyPlatform
-		case "deploy_node":
-			f = nd.Deploy
-		case "destroy_node":
-			f = nd.Destroy
-		default:
-			return driver.Fail("no node driver call for %s", action)
-		}
-		return r.drive(ctx, func() driver.Result { return f(ctx, c) })
+		return r.drive(ctx, func() driver.Result { return method(r.o.drivers.Node, ctx, c) })
 	}
 }
 

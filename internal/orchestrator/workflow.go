@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"time"
 
+	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/task"
 )
 
@@ -85,16 +86,16 @@ func workflows() map[string]*Workflow {
 			{Key: "set_node_boot", Action: "set_node_boot", Timeout: defaultStepTimeout, Retries: 2, Run: runSetNodeBoot, Skip: skipKnownNode},
 			{Key: "power_cycle_node", Action: "power_cycle_node", Timeout: defaultStepTimeout, Retries: 2, Run: runPowerCycle, Skip: skipKnownNode},
 			{Key: "identify_node", Action: "identify_node", Timeout: identifyTimeout, Retries: 2, Run: runIdentifyNode},
-			{Key: "configure_hardware", Action: "configure_hardware", Timeout: commissionTimeout, Retries: 3, Run: nodeCall("configure_hardware")},
+			{Key: "configure_hardware", Action: "configure_hardware", Timeout: commissionTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.ConfigureHardware)},
 		}},
 		task.ActionDeployNodes: {Action: task.ActionDeployNodes, Scope: ScopeNodes, Steps: []Step{
-			{Key: "apply_node_networking", Action: "apply_node_networking", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall("apply_node_networking")},
-			{Key: "apply_node_storage", Action: "apply_node_storage", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall("apply_node_storage")},
-			{Key: "apply_node_platform", Action: "apply_node_platform", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall("apply_node_platform")},
-			{Key: "deploy_node", Action: "deploy_node", Timeout: deployTimeout, Retries: 3, Run: nodeCall("deploy_node")},
+			{Key: "apply_node_networking", Action: "apply_node_networking", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall(driver.NodeDriver.ApplyNetworking)},
+			{Key: "apply_node_storage", Action: "apply_node_storage", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall(driver.NodeDriver.ApplyStorage)},
+			{Key: "apply_node_platform", Action: "apply_node_platform", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall(driver.NodeDriver.ApplyPlatform)},
+			{Key: "deploy_node", Action: "deploy_node", Timeout: deployTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.Deploy)},
 		}},
 		task.ActionDestroyNodes: {Action: task.ActionDestroyNodes, Scope: ScopeNodes, Steps: []Step{
-			{Key: "destroy_node", Action: "destroy_node", Timeout: destroyTimeout, Retries: 3, Run: nodeCall("destroy_node")},
+			{Key: "destroy_node", Action: "destroy_node", Timeout: destroyTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.Destroy)},
 		}},
 		task.ActionRelabelNodes: {Action: task.ActionRelabelNodes, Scope: ScopeNodes, Steps: []Step{
 			{Key: "relabel_node", Action: "relabel_node", Timeout: defaultStepTimeout, Retries: 3, Run: runRelabel},
