@@ -143,9 +143,13 @@ func (s *Store) ListStepRuns(ctx context.Context, taskID uuid.UUID) ([]task.Step
 }
 
 // stepRun reads (on PostgreSQL: locks) one step run; ErrNotFound when it does not exist.
-func (s *Store) stepRun(ctx context.Context, tx *sql.Tx, taskID uuid.UUID, step, node string) (task.StepRun, error) {
-	r, err := scanStep(tx.QueryRowContext(ctx, `SELECT `+stepCols+` FROM step_runs
-		WHERE task_id = $1 AND step = $2 AND node = $3`+s.d.lockUpdate, taskID.String(), step, node))
+func (s *Store) stepRun(ctx context.Context, bc *batchCtx, taskID uuid.UUID, step, node string) (task.StepRun, error) {
+	row, err := bc.queryRow(ctx, `SELECT `+stepCols+` FROM step_runs
+		WHERE task_id = $1 AND step = $2 AND node = $3`+s.d.lockUpdate, taskID.String(), step, node)
+	if err != nil {
+		return task.StepRun{}, err
+	}
+	r, err := scanStep(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("step run %s/%q: %w", step, node, store.ErrNotFound)
 	}
@@ -165,16 +169,8 @@ func (s *Store) StartStep(ctx context.Context, l task.Lease, taskID uuid.UUID, s
 		if err := covered(ctx, tx, l, taskID); err != nil {
 			return err
 		}
-		row, err := bc.queryRow(ctx, `SELECT `+stepCols+` FROM step_runs
-			WHERE task_id = $1 AND step = $2 AND node = $3`+s.d.lockUpdate, taskID.String(), step, node)
-		if err != nil {
-			return err
-		}
-		r, err = scanStep(row)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("step run %s/%q: %w", step, node, store.ErrNotFound)
-		}
-		if err != nil {
+		var err error
+		if r, err = s.stepRun(ctx, bc, taskID, step, node); err != nil {
 			return err
 		}
 		if r.State.Done() {
@@ -213,12 +209,12 @@ func (s *Store) SaveStepDetail(ctx context.Context, l task.Lease, taskID uuid.UU
 		if err := covered(ctx, tx, l, taskID); err != nil {
 			return err
 		}
-		n, err := exec(ctx, tx, `UPDATE step_runs SET detail = $1 WHERE task_id = $2 AND step = $3 AND node = $4
+		n, err := bc.exec(ctx, `UPDATE step_runs SET detail = $1 WHERE task_id = $2 AND step = $3 AND node = $4
 			AND state = 'running'`, detail, taskID.String(), step, node)
 		if err != nil || n == 1 {
 			return err
 		}
-		return s.stepConflict(ctx, tx, taskID, step, node)
+		return s.stepConflict(ctx, bc, taskID, step, node)
 	})
 	if err != nil {
 		return fmt.Errorf("save detail of step %s/%q of task %s: %w", step, node, taskID, err)
@@ -257,7 +253,7 @@ func (s *Store) FinishStep(ctx context.Context, l task.Lease, taskID uuid.UUID, 
 		if err != nil || n == 1 {
 			return err
 		}
-		return s.stepConflict(ctx, tx, taskID, step, node)
+		return s.stepConflict(ctx, bc, taskID, step, node)
 	})
 	if err != nil {
 		return fmt.Errorf("finish step %s/%q of task %s: %w", step, node, taskID, err)
@@ -266,8 +262,8 @@ func (s *Store) FinishStep(ctx context.Context, l task.Lease, taskID uuid.UUID, 
 }
 
 // stepConflict explains why a guarded step update changed nothing.
-func (s *Store) stepConflict(ctx context.Context, tx *sql.Tx, taskID uuid.UUID, step, node string) error {
-	r, err := s.stepRun(ctx, tx, taskID, step, node)
+func (s *Store) stepConflict(ctx context.Context, bc *batchCtx, taskID uuid.UUID, step, node string) error {
+	r, err := s.stepRun(ctx, bc, taskID, step, node)
 	if err != nil {
 		return err
 	}
