@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"sync"
 	"time"
 
@@ -405,12 +404,7 @@ func (s *Site) machinesShared(ctx context.Context) ([]Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	for i := range out {
-		out[i].settle(now)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return settled(out, s.now()), nil
 }
 
 func (s *Site) machineShared(name string) (Machine, bool) {

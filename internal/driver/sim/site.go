@@ -254,12 +254,17 @@ func (s *Site) Machines(ctx context.Context) ([]Machine, error) {
 		out = append(out, *e.snap.Load())
 	}
 	s.mu.RUnlock()
-	now := s.now()
-	for i := range out {
-		out[i].settle(now)
+	return settled(out, s.now()), nil
+}
+
+// settled completes the machines' due timed operations as of now (for display; nothing is
+// written) and sorts them by name.
+func settled(ms []Machine, now time.Time) []Machine {
+	for i := range ms {
+		ms[i].settle(now)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	return ms
 }
 
 // Machine returns one machine as it is now (see Machines); false when it does not exist.

@@ -150,14 +150,10 @@ func openDB(path string, readOnly, shared bool) (*db, error) {
 			return nil, errors.New("sim: a shared site needs a file")
 		}
 		// One connection that never closes: it holds the whole in-memory database.
-		d.w, err = sql.Open("sqlite", ":memory:?_pragma=foreign_keys(1)")
+		d.w, err = openOneConn(":memory:?_pragma=foreign_keys(1)")
 		if err != nil {
 			return nil, err
 		}
-		d.w.SetMaxOpenConns(1)
-		d.w.SetMaxIdleConns(1)
-		d.w.SetConnMaxLifetime(0)
-		d.w.SetConnMaxIdleTime(0)
 		d.r = d.w
 	} else {
 		if readOnly {
@@ -172,15 +168,11 @@ func openDB(path string, readOnly, shared bool) (*db, error) {
 		} else {
 			// _txlock=immediate: every transaction starts with BEGIN IMMEDIATE, taking the write
 			// lock before it reads, so a read-modify-write is atomic across processes too.
-			d.w, err = sql.Open("sqlite", path+
-				"?_pragma="+busy+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+			d.w, err = openOneConn(path +
+				"?_pragma=" + busy + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 			if err != nil {
 				return nil, err
 			}
-			d.w.SetMaxOpenConns(1)
-			d.w.SetMaxIdleConns(1)
-			d.w.SetConnMaxLifetime(0)
-			d.w.SetConnMaxIdleTime(0)
 			d.r, err = sql.Open("sqlite", path+"?_pragma="+busy+"&_query_only=1")
 			if err != nil {
 				d.w.Close()
@@ -194,6 +186,20 @@ func openDB(path string, readOnly, shared bool) (*db, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// openOneConn opens a pool of exactly one connection that is never closed while the pool
+// lives: the single writer (or the whole in-memory database).
+func openOneConn(dsn string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
 }
 
 func (d *db) init(readOnly bool) error {
