@@ -105,3 +105,46 @@ func joinDocs(docs ...string) string {
 	}
 	return b.String()
 }
+
+// names lists the names of items, in order.
+func names[T any](items []T, name func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
+	}
+	return out
+}
+
+// named returns the item called want, or fails the test saying which ones there are.
+func named[T any](t *testing.T, n *Node, what, want string, items []T, name func(T) string) T {
+	t.Helper()
+	for _, it := range items {
+		if name(it) == want {
+			return it
+		}
+	}
+	t.Fatalf("node %s has no %s %s (has %q)", n.Name, what, want, names(items, name))
+	var zero T
+	return zero
+}
+
+func ifaceName(i NodeInterface) string { return i.Name }
+func deviceName(d NodeDevice) string   { return d.Name }
+func vgName(v NodeVolumeGroup) string  { return v.Name }
+func ifaceNames(n *Node) []string      { return names(n.Interfaces, ifaceName) }
+func devNames(n *Node) []string        { return names(n.Devices, deviceName) }
+
+func iface(t *testing.T, n *Node, name string) NodeInterface {
+	t.Helper()
+	return named(t, n, "interface", name, n.Interfaces, ifaceName)
+}
+
+func device(t *testing.T, n *Node, name string) NodeDevice {
+	t.Helper()
+	return named(t, n, "device", name, n.Devices, deviceName)
+}
+
+func vg(t *testing.T, n *Node, name string) NodeVolumeGroup {
+	t.Helper()
+	return named(t, n, "volume group", name, n.VolumeGroups, vgName)
+}
