@@ -2,7 +2,6 @@ package design
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -553,14 +552,4 @@ func (s *Site) targetBootActions() {
 		}
 		s.BootActions = append(s.BootActions, ab)
 	}
-}
-
-// SortedNames returns the names of a set in order (a helper for deterministic messages).
-func SortedNames(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

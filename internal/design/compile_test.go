@@ -340,14 +340,6 @@ func TestLegacyFullsiteInheritance(t *testing.T) {
 	}
 }
 
-func issueKinds(n *Node) []string {
-	var out []string
-	for _, i := range n.Issues {
-		out = append(out, i.Kind)
-	}
-	return out
-}
-
 func findIssue(n *Node, kind string) *RefIssue {
 	for i := range n.Issues {
 		if n.Issues[i].Kind == kind {

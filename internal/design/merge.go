@@ -1,6 +1,9 @@
 package design
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Host-profile inheritance. A node adopts its host profile, which adopts its parent, and so on.
 // Merging never modifies the documents: every merge returns new values.
@@ -99,7 +102,7 @@ func newStringSet(n int) stringSet {
 
 func (s stringSet) has(list []string, x string) bool {
 	if s == nil {
-		return contains(list, x)
+		return slices.Contains(list, x)
 	}
 	return s[x]
 }
@@ -109,15 +112,6 @@ func (s stringSet) add(list []string, x string) []string {
 		s[x] = true
 	}
 	return append(list, x)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // keyed merges two lists of named entries following the keyed-list rule. name and removed

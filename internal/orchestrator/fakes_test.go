@@ -159,9 +159,3 @@ func (f *fakeDriver) Relabel(ctx context.Context, c driver.Call) driver.Result {
 func (f *fakeDriver) set() driver.Set {
 	return driver.Set{Node: f, OOB: map[string]driver.OOBDriver{"ipmi": f, "redfish": f, "libvirt": f}, Kube: f}
 }
-
-// hang is a script that never finishes on its own: it waits for its context.
-func hang(ctx context.Context) driver.Result {
-	<-ctx.Done()
-	return driver.Unreach("cancelled: %v", ctx.Err())
-}

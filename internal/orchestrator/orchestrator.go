@@ -136,35 +136,10 @@ func (o *Orchestrator) Terminate(ctx context.Context, id uuid.UUID, by string) (
 func (o *Orchestrator) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, o.cfg.MaxTasks)
-	actions := task.TopLevelActions
 	tick := time.NewTicker(o.cfg.PollInterval)
 	defer tick.Stop()
 	for {
-		// Claim as many tasks as there are free slots.
-		for claimed := true; claimed; {
-			claimed = false
-			select {
-			case slots <- struct{}{}:
-			default:
-				goto wait
-			}
-			t, lease, err := o.store.ClaimTask(ctx, o.cfg.ID, actions, o.cfg.LeaseFor, o.cfg.Now())
-			if err != nil {
-				<-slots
-				if !errors.Is(err, store.ErrNoTask) && ctx.Err() == nil {
-					o.log.Error("claiming a task failed", "err", err)
-				}
-				break
-			}
-			claimed = true
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				o.execute(ctx, t, lease)
-			}()
-		}
-	wait:
+		o.claimWhileFree(ctx, slots, &wg)
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -172,6 +147,31 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		case <-o.wake:
 		case <-tick.C:
 		}
+	}
+}
+
+// claimWhileFree claims and starts tasks while a slot is free and a task is claimable.
+func (o *Orchestrator) claimWhileFree(ctx context.Context, slots chan struct{}, wg *sync.WaitGroup) {
+	for {
+		select {
+		case slots <- struct{}{}:
+		default:
+			return // every slot is busy
+		}
+		t, lease, err := o.store.ClaimTask(ctx, o.cfg.ID, task.TopLevelActions, o.cfg.LeaseFor, o.cfg.Now())
+		if err != nil {
+			<-slots
+			if !errors.Is(err, store.ErrNoTask) && ctx.Err() == nil {
+				o.log.Error("claiming a task failed", "err", err)
+			}
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			o.execute(ctx, t, lease)
+		}()
 	}
 }
 

@@ -1,6 +1,9 @@
 package validate
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 func init() {
 	register(&Rule{
@@ -39,17 +42,8 @@ func checkPlatform(c *Context) {
 			c.Errorf("Select a valid image from: "+strings.Join(names, ","), docs(n.Ref), "Platform Validation: invalid image %s (BaremetalNode %s)", n.Image, n.Name)
 			continue
 		}
-		if n.Kernel != "" && !contains(ks, n.Kernel) {
+		if n.Kernel != "" && !slices.Contains(ks, n.Kernel) {
 			c.Errorf("Select a valid kernel from: "+strings.Join(ks, ","), docs(n.Ref), "Platform Validation: invalid kernel %s (BaremetalNode %s, image %s)", n.Kernel, n.Name, n.Image)
 		}
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -435,9 +435,6 @@ func kindName(n *Node) string {
 	return "document"
 }
 
-// KindName names the node's kind for messages ("mapping", "list", "single value").
-func KindName(n *Node) string { return kindName(Deref(n)) }
-
 // Pair is one key/value entry of a mapping, after merge keys are applied and duplicate keys
 // collapsed (the last value wins, at the position of the first occurrence, as PyYAML does).
 type Pair struct {

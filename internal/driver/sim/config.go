@@ -72,8 +72,6 @@ type Odds struct {
 	Lost float64
 }
 
-func (o Odds) zero() bool { return o == Odds{} }
-
 // Fault gives fault odds per operation kind; AnyKind covers the kinds not named.
 // Example: Fault{Deploy: {Fail: 1}} makes every deployment fail.
 type Fault map[Kind]Odds

@@ -262,9 +262,6 @@ func (s *Store) FinishTask(ctx context.Context, l task.Lease, status task.Status
 	return nil
 }
 
-// errBusy rolls back a reservation that found busy nodes.
-var errBusy = errors.New("nodes busy")
-
 // ReserveNodes reserves every node for the lease's task or none. A node is free when nobody
 // holds it, the task itself holds it, or its holder is finished (complete or terminated).
 // Nodes are taken in sorted order, so concurrent reservations cannot deadlock.
