@@ -19,10 +19,11 @@ import (
 // writeMethods are the store.Store methods that write, in interface order.
 var writeMethods = []string{"CreateTask", "SetStatus", "SaveResult", "AddMessages", "RequestTermination",
 	"Requeue", "ClaimTask", "RenewLease", "ReleaseLease", "FinishTask", "ReserveNodes", "CreateStepRuns",
-	"StartStep", "SaveStepDetail", "FinishStep", "SaveDesign", "PutNodeState"}
+	"StartStep", "SaveStepDetail", "FinishStep", "SaveDesign", "PutNodeState", "PutBuildData"}
 
 // readMethods are the ones that only read.
-var readMethods = []string{"GetTask", "TaskStatus", "ListTasks", "ListStepRuns", "LoadDesign", "GetNodeStates", "Ping"}
+var readMethods = []string{"GetTask", "TaskStatus", "ListTasks", "ListStepRuns", "LoadDesign", "GetNodeStates",
+	"ListBuildData", "Ping"}
 
 // countingStore is a store.Store that counts and times every call, by method, and follows the
 // progress of each top-level task (when its first step started, when each node finished its
@@ -309,6 +310,11 @@ func (c *countingStore) PutNodeState(ctx context.Context, node string, state []b
 	return c.Store.PutNodeState(ctx, node, state, now)
 }
 
+func (c *countingStore) PutBuildData(ctx context.Context, bd store.BuildData) error {
+	defer c.rec("PutBuildData", time.Now())
+	return c.Store.PutBuildData(ctx, bd)
+}
+
 // Reads.
 
 func (c *countingStore) TaskStatus(ctx context.Context, id uuid.UUID) (task.Status, bool, error) {
@@ -345,6 +351,11 @@ func (c *countingStore) GetNodeStates(ctx context.Context) (map[string][]byte, e
 	defer c.rec("GetNodeStates", t0)
 	defer c.mark(uuid.Nil, "GetNodeStates", t0)
 	return c.Store.GetNodeStates(ctx)
+}
+
+func (c *countingStore) ListBuildData(ctx context.Context, q store.BuildDataQuery) ([]store.BuildData, error) {
+	defer c.rec("ListBuildData", time.Now())
+	return c.Store.ListBuildData(ctx, q)
 }
 
 func (c *countingStore) Ping(ctx context.Context) error {

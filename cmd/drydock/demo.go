@@ -116,8 +116,10 @@ func runDemo(cmd *cobra.Command, dataDir, designRef string, keep bool) error {
 			return err
 		}
 		fmt.Fprintf(out, "%s  %s\n", bold(action), dim(color, "task "+t.ID.String()))
-		t, err = watchTask(ctx, a.Store, t.ID, action, out, tty, color)
-		if err != nil {
+		if _, err := watchTask(ctx, storeSource{a.Store}, t.ID, action, out, tty, color, 150*time.Millisecond); err != nil {
+			return err
+		}
+		if t, err = a.Store.GetTask(ctx, t.ID); err != nil {
 			return err
 		}
 		took := time.Since(start)

@@ -44,7 +44,8 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newValidateCmd(), newRenderCmd(), newDemoCmd(), newServeCmd(), newMigrateCmd(), newTaskCmd(), newSimCmd())
+	root.AddCommand(newValidateCmd(), newRenderCmd(), newDemoCmd(), newServeCmd(), newMigrateCmd(), newTaskCmd(),
+		newNodeCmd(), newDesignCmd(), newTokenCmd(), newPolicyCmd(), newSimCmd())
 	return root
 }
 

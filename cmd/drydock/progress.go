@@ -121,22 +121,42 @@ func renderProgress(w io.Writer, ps []nodeProgress, total int, color bool) int {
 	return lines
 }
 
-// watchTask shows a task's per-node progress until it finishes, and returns it. On a
-// terminal the view is redrawn in place; otherwise each change is printed once.
-func watchTask(ctx context.Context, st store.Store, id uuid.UUID, action string, w io.Writer, tty, color bool) (*task.Task, error) {
+// progressSource is where the progress view reads a task's status and step runs: the store
+// (the demo, in-process) or the API (the CLI).
+type progressSource interface {
+	taskStatus(ctx context.Context, id uuid.UUID) (task.Status, error)
+	stepRuns(ctx context.Context, id uuid.UUID) ([]task.StepRun, error)
+}
+
+// storeSource reads progress from the store.
+type storeSource struct{ st store.Store }
+
+func (s storeSource) taskStatus(ctx context.Context, id uuid.UUID) (task.Status, error) {
+	st, _, err := s.st.TaskStatus(ctx, id)
+	return st, err
+}
+
+func (s storeSource) stepRuns(ctx context.Context, id uuid.UUID) ([]task.StepRun, error) {
+	return s.st.ListStepRuns(ctx, id)
+}
+
+// watchTask shows a task's per-node progress until it finishes (or ctx ends) and returns its
+// final status. On a terminal the view is redrawn in place; otherwise each change is printed
+// once.
+func watchTask(ctx context.Context, src progressSource, id uuid.UUID, action string, w io.Writer, tty, color bool, every time.Duration) (task.Status, error) {
 	steps := orchestrator.StepKeys(action)
 	drawn := 0
 	last := map[string]string{}
-	tick := time.NewTicker(150 * time.Millisecond)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		status, _, err := st.TaskStatus(ctx, id)
+		status, err := src.taskStatus(ctx, id)
 		if err != nil {
-			return nil, err
+			return status, err
 		}
-		runs, err := st.ListStepRuns(ctx, id)
+		runs, err := src.stepRuns(ctx, id)
 		if err != nil {
-			return nil, err
+			return status, err
 		}
 		ps := progressOf(runs, steps)
 		if tty {
@@ -158,11 +178,11 @@ func watchTask(ctx context.Context, st store.Store, id uuid.UUID, action string,
 			}
 		}
 		if status.Final() {
-			return st.GetTask(ctx, id)
+			return status, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return status, ctx.Err()
 		case <-tick.C:
 		}
 	}

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -79,15 +85,44 @@ a configuration file and environment variables select PostgreSQL and other drive
 			defer a.Close()
 			log.Info("drydock serving", "orchestrator", a.Orch.ID(), "store", describeStore(c), "data_dir", c.DataDir,
 				"node_driver", c.Drivers.Node, "oob_driver", c.Drivers.OOB, "pid", os.Getpid())
-			if err := a.Orch.Run(cmd.Context()); err != nil {
-				return fmt.Errorf("orchestrator: %w", err)
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			var apiDone chan error // nil (never ready) without the API
+			if c.Listen == "off" {
+				log.Info("API disabled (listen: off): this process only runs the orchestrator")
+			} else {
+				apiDone = make(chan error, 1)
+				if err := startAPI(ctx, cmd, a, log, apiDone); err != nil {
+					return &exitError{exitUsage, err}
+				}
+			}
+			orchDone := make(chan error, 1)
+			go func() { orchDone <- a.Orch.Run(ctx) }()
+			select {
+			case err = <-apiDone:
+				if err != nil {
+					err = fmt.Errorf("API server: %w", err)
+				}
+				cancel()
+				<-orchDone
+			case err = <-orchDone:
+				if err != nil {
+					err = fmt.Errorf("orchestrator: %w", err)
+				}
+				cancel()
+				if apiDone != nil {
+					<-apiDone
+				}
+			}
+			if err != nil {
+				return err
 			}
 			log.Info("drydock stopped")
 			return nil
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&listen, "listen", "", "API listen address (default 127.0.0.1:9000; used once the API is enabled)")
+	cmd.Flags().StringVar(&listen, "listen", "", `API listen address (default 127.0.0.1:9000; port 0 picks a free port; "off": no API)`)
 	cmd.Flags().StringVar(&id, "id", "", "name of this orchestrator instance in task leases (default hostname-pid)")
 	return cmd
 }
@@ -116,4 +151,70 @@ at start-up) and reports the schema version. It is safe to run repeatedly and co
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// APIURLFile is the file in the data directory where drydock serve writes its API's base URL
+// (the CLI reads it when no URL is configured).
+const APIURLFile = "api.url"
+
+// startAPI listens and serves the API until ctx ends; done receives the outcome.
+func startAPI(ctx context.Context, cmd *cobra.Command, a *app.App, log *slog.Logger, done chan<- error) error {
+	c := a.Config
+	srv, info, err := a.API(ctx, version)
+	if err != nil {
+		return err
+	}
+	switch {
+	case info.Mode == "none":
+		log.Warn("API AUTHENTICATION IS OFF (api.auth: none): every request is treated as an administrator; use this for development only")
+	case info.AdminTokenCreated:
+		log.Info("created the admin token; the CLI on this machine reads it from there", "path", info.AdminTokenPath)
+	case info.AdminTokenPath != "":
+		log.Info("admin token", "path", info.AdminTokenPath)
+	}
+	for _, r := range info.Custom {
+		log.Warn("policy file defines a rule Drydock does not use itself (fine if other rules reference it)", "rule", r)
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("API listen %s: %w", c.Listen, err)
+	}
+	scheme := "http"
+	if c.API.CertFile != "" {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	base := scheme + "://" + net.JoinHostPort(host, port)
+	urlFile := filepath.Join(c.DataDir, APIURLFile)
+	if err := os.WriteFile(urlFile, []byte(base+"\n"), 0o644); err != nil {
+		log.Warn("could not record the API URL", "path", urlFile, "err", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("API listening", "url", base+"/api/v1.0", "auth", info.Mode)
+	go func() {
+		var err error
+		if c.API.CertFile != "" {
+			err = hs.ServeTLS(ln, c.API.CertFile, c.API.KeyFile)
+		} else {
+			err = hs.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+		if data, err := os.ReadFile(urlFile); err == nil && string(data) == base+"\n" {
+			os.Remove(urlFile)
+		}
+	}()
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,96 +15,127 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/drydock-go/drydock/internal/app"
-	"github.com/drydock-go/drydock/internal/driver"
+	"github.com/drydock-go/drydock/internal/api/wire"
+	"github.com/drydock-go/drydock/internal/client"
 	"github.com/drydock-go/drydock/internal/nodefilter"
-	"github.com/drydock-go/drydock/internal/orchestrator"
-	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/task"
 )
 
-// The task commands work on the store directly (the data directory, or the PostgreSQL URL);
-// the orchestrator of drydock serve picks the tasks up.
+// The task commands talk to the REST API of drydock serve (see apiclient.go for how they find
+// it and authenticate).
 
 func newTaskCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "task", Short: "Create, list, show, terminate and retry tasks"}
-	cmd.AddCommand(newTaskCreateCmd(), newTaskListCmd(), newTaskShowCmd(), newTaskTerminateCmd(), newTaskRetryCmd())
+	cmd := &cobra.Command{Use: "task", Short: "Create, list, show, watch, terminate and retry tasks (through the API)"}
+	cmd.AddCommand(newTaskCreateCmd(), newTaskListCmd(), newTaskShowCmd(), newTaskWatchCmd(), newTaskTerminateCmd(),
+		newTaskRetryCmd(), newTaskBuildDataCmd())
 	return cmd
 }
 
-func openStore(cmd *cobra.Command, f *serverFlags) (store.Store, error) {
-	c, err := f.load()
-	if err != nil {
-		return nil, &exitError{exitUsage, err}
+// nodeFilterOf builds the node filter of the node flags: nodes matching any of the given
+// names, racks or tags (all nodes when none is given). The original CLI dropped the tags.
+func nodeFilterOf(names, racks, tags []string) json.RawMessage {
+	if len(names)+len(racks)+len(tags) == 0 {
+		return nil
 	}
-	st, err := app.OpenStore(cmd.Context(), c)
-	if err != nil {
-		return nil, &exitError{exitUsage, err}
+	fs := &nodefilter.FilterSet{FilterSetType: nodefilter.Union}
+	if len(names) > 0 {
+		fs.FilterSet = append(fs.FilterSet, nodefilter.Filter{FilterType: nodefilter.Union, NodeNames: names})
 	}
-	return st, nil
+	if len(racks) > 0 {
+		fs.FilterSet = append(fs.FilterSet, nodefilter.Filter{FilterType: nodefilter.Union, RackNames: racks})
+	}
+	if len(tags) > 0 {
+		// A node with any of the tags: one filter per tag (tags within one filter are AND-ed).
+		for _, t := range tags {
+			fs.FilterSet = append(fs.FilterSet, nodefilter.Filter{FilterType: nodefilter.Union, NodeTags: []string{t}})
+		}
+	}
+	data, _ := json.Marshal(fs)
+	return data
 }
 
 func newTaskCreateCmd() *cobra.Command {
-	var f serverFlags
-	var action, designRef, output string
+	var f clientFlags
+	var o outputFlag
+	var action, designRef string
 	var names, racks, tags []string
 	var block bool
+	var poll time.Duration
 	cmd := &cobra.Command{
 		Use:   "create -a ACTION -d DESIGN_REF",
 		Short: "Queue a task",
-		Long: `Create queues a task for the orchestrator. ACTION is one of validate_design, verify_site,
-prepare_site, verify_nodes, prepare_nodes, deploy_nodes, destroy_nodes, relabel_nodes. The
-node flags narrow the nodes the task targets (a node matching any of them; all nodes when none
-is given). With --block the command waits and shows the task's progress.`,
+		Long: `Create queues a task. ACTION is one of validate_design, verify_site, prepare_site,
+verify_nodes, prepare_nodes, deploy_nodes, destroy_nodes, relabel_nodes. DESIGN_REF is read by
+the server: an http(s):// or deckhand+http(s):// URL, or a path on the server's machine (a
+relative path is made absolute here, for a server on this machine). The node flags narrow the
+nodes the task targets (a node matching any of them; all nodes when none is given). With
+--block the command shows the task's progress and waits for it to finish; its exit status is
+then 0 only when the task succeeded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !task.IsTopLevel(action) {
-				return &exitError{exitUsage, fmt.Errorf("--action %q is not a task action (use one of %s)", action, strings.Join(task.TopLevelActions, ", "))}
+			if action == "" {
+				return &exitError{exitUsage, fmt.Errorf("Action must be specified using --action")}
+			}
+			if !task.IsTopLevel(action) || action == task.ActionNoop {
+				return &exitError{exitUsage, fmt.Errorf("--action %q is not a task action (use one of %s)", action, strings.Join(task.TopLevelActions[:8], ", "))}
 			}
 			if designRef == "" {
-				return &exitError{exitUsage, fmt.Errorf("--design-ref is required")}
+				return &exitError{exitUsage, fmt.Errorf("Design reference must be specified using --design-ref")}
 			}
-			st, err := openStore(cmd, &f)
+			c, err := f.client(&o)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			var filter []byte
-			if len(names)+len(racks)+len(tags) > 0 {
-				fs := &nodefilter.FilterSet{FilterSetType: nodefilter.Union, FilterSet: []nodefilter.Filter{{
-					FilterType: nodefilter.Union, NodeNames: names, RackNames: racks, NodeTags: tags}}}
-				filter, _ = json.Marshal(fs)
-			}
-			// Only queues: it needs no drivers.
-			o := orchestrator.New(st, driver.Set{}, orchestrator.Config{})
-			t, err := o.Submit(cmd.Context(), action, absRef(designRef), filter, currentUser())
+			ctx := cmd.Context()
+			t, err := c.CreateTask(ctx, action, absRef(designRef), nodeFilterOf(names, racks, tags))
 			if err != nil {
-				return err
+				return apiError(c, err)
 			}
 			if !block {
-				return printTask(cmd.OutOrStdout(), t, output)
+				return printTask(cmd.OutOrStdout(), t, o.value)
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "task %s (%s) queued; waiting for an orchestrator (drydock serve) to run it\n", t.ID, action)
-			done, err := watchTask(cmd.Context(), st, t.ID, action, out, isTerminal(out), isTerminal(out))
-			if err != nil {
-				return err
-			}
-			return printTask(out, done, output)
+			id, _ := uuid.Parse(t.TaskID)
+			return blockOn(ctx, cmd, c, id, action, o.value, poll)
 		},
 	}
 	f.add(cmd)
+	o.add(cmd, "table", "table", "json", "yaml")
 	cmd.Flags().StringVarP(&action, "action", "a", "", "the action (required)")
 	cmd.Flags().StringVarP(&designRef, "design-ref", "d", "", "the design reference (required)")
-	cmd.Flags().StringSliceVarP(&names, "node-names", "n", nil, "target these nodes")
+	cmd.Flags().StringSliceVarP(&names, "node-names", "n", nil, "target these nodes (comma-separated)")
 	cmd.Flags().StringSliceVarP(&racks, "rack-names", "r", nil, "target the nodes of these racks")
-	cmd.Flags().StringSliceVarP(&tags, "node-tags", "t", nil, "target the nodes with these tags")
+	cmd.Flags().StringSliceVarP(&tags, "node-tags", "t", nil, "target the nodes with any of these tags")
 	cmd.Flags().BoolVarP(&block, "block", "b", false, "wait for the task to finish, showing its progress")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().DurationVar(&poll, "poll-interval", time.Second, "how often --block asks for progress")
 	return cmd
 }
 
-// absRef makes a relative path reference absolute, so that the orchestrator (another process,
+// blockOn shows a task's progress until it finishes, then prints it; the exit status says
+// whether it succeeded.
+func blockOn(ctx context.Context, cmd *cobra.Command, c *client.Client, id uuid.UUID, action, output string, poll time.Duration) error {
+	out := cmd.OutOrStdout()
+	progress := out
+	if output == "json" || output == "yaml" {
+		progress = cmd.ErrOrStderr() // keep stdout parseable
+	}
+	tty := isTerminal(progress)
+	if _, err := watchTask(ctx, apiSource{c}, id, action, progress, tty, tty, max(poll, 100*time.Millisecond)); err != nil {
+		return apiError(c, err)
+	}
+	t, err := c.GetTask(ctx, id, client.TaskOptions{})
+	if err != nil {
+		return apiError(c, err)
+	}
+	if err := printTask(out, t, output); err != nil {
+		return err
+	}
+	if t.Result.Status != string(task.ResultSuccess) {
+		return &exitError{exitInvalid, nil}
+	}
+	return nil
+}
+
+// absRef makes a relative path reference absolute, so that the server (another process,
 // maybe another directory) reads the same files.
 func absRef(ref string) string {
 	if strings.Contains(ref, "://") {
@@ -123,48 +155,73 @@ func currentUser() string {
 }
 
 func newTaskListCmd() *cobra.Command {
-	var f serverFlags
-	var output string
+	var f clientFlags
+	var o outputFlag
 	var limit int
+	var all bool
+	var statuses []string
+	var action string
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List top-level tasks, newest first",
+		Short: "List tasks, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd, &f)
+			c, err := f.client(&o)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			ts, err := st.ListTasks(cmd.Context(), store.ListParams{TopLevelOnly: true, Limit: limit})
-			if err != nil {
-				return err
+			var ts []wire.Task
+			marker := ""
+			for {
+				page := min(max(limit-len(ts), 1), 1000)
+				if limit == 0 {
+					page = 1000
+				}
+				got, next, err := c.ListTasks(cmd.Context(), client.ListOptions{TopLevel: !all, Limit: page, Marker: marker,
+					Statuses: statuses, Action: action})
+				if err != nil {
+					return apiError(c, err)
+				}
+				ts = append(ts, got...)
+				if next == "" || (limit > 0 && len(ts) >= limit) {
+					break
+				}
+				marker = next
 			}
 			out := cmd.OutOrStdout()
-			if output == "json" {
-				list := make([]any, len(ts))
-				for i, t := range ts {
-					list[i] = taskJSON(t)
-				}
-				writeJSON(out, list)
-				return nil
+			if o.value != "table" {
+				return writeStructured(out, o.value, ts)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tRESULT\tCREATED\tNODES OK/FAILED")
+			fmt.Fprintln(tw, "ID\tACTION\tSTATUS\tRESULT\tCREATED\tBY\tNODES OK/FAILED")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\n", t.ID, t.Action, t.Status, t.Result.Status,
-					t.Created.Local().Format(time.DateTime), len(t.Result.Successes), len(t.Result.Failures))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\n", t.TaskID, t.Action, t.Status, t.Result.Status,
+					t.Created.Local().Format(time.DateTime), t.CreatedBy, len(t.Result.Successes), len(t.Result.Failures))
 			}
 			return tw.Flush()
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	o.add(cmd, "table", "table", "json", "yaml")
 	cmd.Flags().IntVar(&limit, "limit", 50, "list at most this many tasks (0: all)")
+	cmd.Flags().BoolVar(&all, "all", false, "include subtasks (each workflow step is one)")
+	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only tasks in these statuses (queued, running, complete, ...)")
+	cmd.Flags().StringVar(&action, "action", "", "only tasks with this action")
 	return cmd
 }
 
-func parseTaskID(s string) (uuid.UUID, error) {
+// taskIDArg reads the task id from the argument or the original CLI's -t/--task-id flag.
+func taskIDArg(args []string, flag string) (uuid.UUID, error) {
+	s := flag
+	if len(args) > 0 {
+		if flag != "" && flag != args[0] {
+			return uuid.Nil, &exitError{exitUsage, fmt.Errorf("give the task id once (argument or --task-id)")}
+		}
+		s = args[0]
+	}
+	if s == "" {
+		return uuid.Nil, &exitError{exitUsage, fmt.Errorf("a task id is required")}
+	}
 	id, err := uuid.Parse(s)
 	if err != nil {
 		return id, &exitError{exitUsage, fmt.Errorf("%q is not a task id (a UUID)", s)}
@@ -173,40 +230,40 @@ func parseTaskID(s string) (uuid.UUID, error) {
 }
 
 func newTaskShowCmd() *cobra.Command {
-	var f serverFlags
-	var output string
-	var block bool
+	var f clientFlags
+	var o outputFlag
+	var block, subErrs bool
+	var idFlag string
+	var poll time.Duration
 	cmd := &cobra.Command{
 		Use:   "show TASK_ID",
 		Short: "Show a task, its steps per node and its messages",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTaskID(args[0])
+			id, err := taskIDArg(args, idFlag)
 			if err != nil {
 				return err
 			}
-			st, err := openStore(cmd, &f)
+			c, err := f.client(&o)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			t, err := st.GetTask(cmd.Context(), id)
+			ctx := cmd.Context()
+			t, err := c.GetTask(ctx, id, client.TaskOptions{SubtaskErrors: subErrs})
 			if err != nil {
-				return &exitError{exitUsage, fmt.Errorf("task %s: %w", id, err)}
+				return apiError(c, err)
+			}
+			if block && !task.Status(t.Status).Final() {
+				return blockOn(ctx, cmd, c, id, t.Action, o.value, poll)
 			}
 			out := cmd.OutOrStdout()
-			if block && !t.Status.Final() {
-				if t, err = watchTask(cmd.Context(), st, id, t.Action, out, isTerminal(out), isTerminal(out)); err != nil {
-					return err
-				}
-			}
-			if err := printTask(out, t, output); err != nil {
+			if err := printTask(out, t, o.value); err != nil {
 				return err
 			}
-			if output == "text" {
-				runs, err := st.ListStepRuns(cmd.Context(), id)
+			if o.value == "table" {
+				runs, err := c.TaskSteps(ctx, id)
 				if err != nil {
-					return err
+					return apiError(c, err)
 				}
 				printSteps(out, runs)
 			}
@@ -214,56 +271,87 @@ func newTaskShowCmd() *cobra.Command {
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	o.add(cmd, "table", "table", "json", "yaml")
+	cmd.Flags().StringVarP(&idFlag, "task-id", "t", "", "the task id (or give it as the argument)")
 	cmd.Flags().BoolVarP(&block, "block", "b", false, "wait for the task to finish, showing its progress")
+	cmd.Flags().BoolVar(&subErrs, "subtask-errors", false, "include the results of subtasks that reported errors")
+	cmd.Flags().DurationVar(&poll, "poll-interval", time.Second, "how often --block asks for progress")
+	return cmd
+}
+
+func newTaskWatchCmd() *cobra.Command {
+	var f clientFlags
+	var poll time.Duration
+	cmd := &cobra.Command{
+		Use:   "watch TASK_ID",
+		Short: "Show a task's per-node progress live until it finishes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := taskIDArg(args, "")
+			if err != nil {
+				return err
+			}
+			c, err := f.client(nil)
+			if err != nil {
+				return err
+			}
+			t, err := c.GetTask(cmd.Context(), id, client.TaskOptions{})
+			if err != nil {
+				return apiError(c, err)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "task %s (%s) is %s\n", id, t.Action, t.Status)
+			return blockOn(cmd.Context(), cmd, c, id, t.Action, "summary", poll)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().DurationVar(&poll, "poll-interval", time.Second, "how often to ask for progress")
 	return cmd
 }
 
 func newTaskTerminateCmd() *cobra.Command {
-	return taskIDCmd("terminate TASK_ID", "Stop a task: queued tasks never run, running ones are wound down",
-		func(ctx context.Context, st store.Store, id uuid.UUID) (string, error) {
-			t, err := st.RequestTermination(ctx, id, currentUser(), time.Now())
+	return taskChangeCmd("terminate TASK_ID", "Stop a task: queued tasks never run, running ones are wound down",
+		func(ctx context.Context, c *client.Client, id uuid.UUID) (string, error) {
+			t, err := c.TerminateTask(ctx, id)
 			if err != nil {
-				return "", fmt.Errorf("terminate %s: %w", id, err)
+				return "", err
 			}
 			return fmt.Sprintf("task %s is %s", id, t.Status), nil
 		})
 }
 
 func newTaskRetryCmd() *cobra.Command {
-	return taskIDCmd("retry TASK_ID", "Run a finished task again, repeating only the steps that did not pass",
-		func(ctx context.Context, st store.Store, id uuid.UUID) (string, error) {
-			t, err := st.Requeue(ctx, id, time.Now())
+	return taskChangeCmd("retry TASK_ID", "Run a finished task again, repeating only the steps that did not pass",
+		func(ctx context.Context, c *client.Client, id uuid.UUID) (string, error) {
+			t, err := c.RetryTask(ctx, id)
 			if err != nil {
-				return "", fmt.Errorf("retry %s: %w", id, err)
+				return "", err
 			}
 			return fmt.Sprintf("task %s queued again (retry %d)", id, t.Retry), nil
 		})
 }
 
-// taskIDCmd is a command that does one thing to one task and prints what came of it; a
-// failure is a usage error (unknown task, or a task in the wrong state).
-func taskIDCmd(use, short string, do func(ctx context.Context, st store.Store, id uuid.UUID) (string, error)) *cobra.Command {
-	var f serverFlags
+// taskChangeCmd is a command that does one thing to one task and prints what came of it.
+func taskChangeCmd(use, short string, do func(ctx context.Context, c *client.Client, id uuid.UUID) (string, error)) *cobra.Command {
+	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTaskID(args[0])
+			id, err := taskIDArg(args, "")
 			if err != nil {
 				return err
 			}
-			st, err := openStore(cmd, &f)
+			c, err := f.client(nil)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			out, err := do(cmd.Context(), st, id)
+			msg, err := do(cmd.Context(), c, id)
 			if err != nil {
-				return &exitError{exitUsage, err}
+				return &exitError{exitUsage, apiError(c, err)}
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), out)
+			fmt.Fprintln(cmd.OutOrStdout(), msg)
 			return nil
 		},
 	}
@@ -271,78 +359,68 @@ func taskIDCmd(use, short string, do func(ctx context.Context, st store.Store, i
 	return cmd
 }
 
-// taskJSON is the API's task representation.
-func taskJSON(t *task.Task) map[string]any {
-	subs := make([]string, len(t.SubtaskIDs))
-	for i, s := range t.SubtaskIDs {
-		subs[i] = s.String()
+func newTaskBuildDataCmd() *cobra.Command {
+	var f clientFlags
+	var o outputFlag
+	var idFlag string
+	cmd := &cobra.Command{
+		Use:   "builddata TASK_ID",
+		Short: "Show the build data a task collected",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := taskIDArg(args, idFlag)
+			if err != nil {
+				return err
+			}
+			c, err := f.client(&o)
+			if err != nil {
+				return err
+			}
+			bds, err := c.TaskBuildData(cmd.Context(), id)
+			if err != nil {
+				return apiError(c, err)
+			}
+			return writeStructured(cmd.OutOrStdout(), o.value, bds)
+		},
 	}
-	var parent any
-	if t.ParentID != nil {
-		parent = t.ParentID.String()
-	}
-	var filter any
-	if len(t.NodeFilter) > 0 {
-		_ = json.Unmarshal(t.NodeFilter, &filter)
-	}
-	msgs := make([]any, len(t.Result.Messages))
-	for i, m := range t.Result.Messages {
-		extra := m.Extra
-		if extra == nil {
-			extra = map[string]any{}
-		}
-		msgs[i] = map[string]any{"message": m.Message, "error": m.Error, "context_type": m.ContextType,
-			"context": m.Context, "ts": m.TS.UTC().Format(time.RFC3339Nano), "extra": extra}
-	}
-	links := make([]any, len(t.Result.Links))
-	for i, l := range t.Result.Links {
-		links[i] = l
-	}
-	var terminated any
-	if t.Terminated != nil {
-		terminated = t.Terminated.UTC().Format(time.RFC3339Nano)
-	}
-	nonNil := func(l []string) []string {
-		if l == nil {
-			return []string{}
-		}
-		return l
-	}
-	return map[string]any{
-		"kind": "Task", "apiVersion": "v1", "task_id": t.ID.String(), "action": t.Action,
-		"parent_task_id": parent, "design_ref": t.DesignRef, "status": t.Status, "node_filter": filter,
-		"subtask_id_list": subs, "created": t.Created.UTC().Format(time.RFC3339Nano), "created_by": t.CreatedBy,
-		"updated": t.Updated.UTC().Format(time.RFC3339Nano), "terminated": terminated, "terminated_by": t.TerminatedBy,
-		"terminate": t.Terminate, "retry": t.Retry,
-		"result": map[string]any{"kind": "Status", "apiVersion": "v1.0", "metadata": map[string]any{},
-			"status": t.Result.Status, "message": t.Result.Message, "reason": t.Result.Reason,
-			"successes": nonNil(t.Result.Successes), "failures": nonNil(t.Result.Failures), "links": links,
-			"details": map[string]any{"errorCount": t.Result.ErrorCount(), "messageList": msgs}},
-	}
+	f.add(cmd)
+	o.add(cmd, "yaml", "yaml", "json")
+	cmd.Flags().StringVarP(&idFlag, "task-id", "t", "", "the task id (or give it as the argument)")
+	return cmd
 }
 
-func printTask(w io.Writer, t *task.Task, output string) error {
-	if output == "json" {
-		writeJSON(w, taskJSON(t))
+// printTask prints a task as a table-like summary, JSON or YAML ("summary" prints only the
+// outcome line, after a watch).
+func printTask(w io.Writer, t *wire.Task, output string) error {
+	switch output {
+	case "json", "yaml":
+		return writeStructured(w, output, t)
+	case "summary":
+		fmt.Fprintf(w, "task %s %s: %s", t.TaskID, t.Status, t.Result.Status)
+		if t.Result.Message != "" {
+			fmt.Fprintf(w, " (%s)", t.Result.Message)
+		}
+		fmt.Fprintln(w)
+		printFailures(w, t)
 		return nil
 	}
-	if output != "text" {
-		return &exitError{exitUsage, fmt.Errorf("--output must be text or json")}
-	}
-	fmt.Fprintf(w, "Task %s\n  action:  %s\n  design:  %s\n  status:  %s\n  result:  %s", t.ID, t.Action, t.DesignRef, t.Status, t.Result.Status)
+	fmt.Fprintf(w, "Task %s\n  action:  %s\n  design:  %s\n  status:  %s\n  result:  %s", t.TaskID, t.Action, t.DesignRef, t.Status, t.Result.Status)
 	if t.Result.Message != "" {
 		fmt.Fprintf(w, " (%s)", t.Result.Message)
 	}
 	fmt.Fprintf(w, "\n  created: %s by %s\n", t.Created.Local().Format(time.DateTime), t.CreatedBy)
+	if t.Retry > 0 {
+		fmt.Fprintf(w, "  retry:   %d\n", t.Retry)
+	}
 	if len(t.Result.Successes) > 0 {
 		fmt.Fprintf(w, "  succeeded: %s\n", strings.Join(t.Result.Successes, ", "))
 	}
 	if len(t.Result.Failures) > 0 {
 		fmt.Fprintf(w, "  failed:    %s\n", strings.Join(t.Result.Failures, ", "))
 	}
-	if len(t.Result.Messages) > 0 {
+	if msgs := t.Result.Details.MessageList; len(msgs) > 0 {
 		fmt.Fprintln(w, "  messages:")
-		for _, m := range t.Result.Messages {
+		for _, m := range msgs {
 			mark := " "
 			if m.Error {
 				mark = "!"
@@ -350,10 +428,40 @@ func printTask(w io.Writer, t *task.Task, output string) error {
 			fmt.Fprintf(w, "   %s %s [%s %s] %s\n", mark, m.TS.Local().Format(time.TimeOnly), m.ContextType, m.Context, m.Message)
 		}
 	}
+	if len(t.SubtaskErrors) > 0 {
+		fmt.Fprintln(w, "  subtask errors:")
+		ids := make([]string, 0, len(t.SubtaskErrors))
+		for id := range t.SubtaskErrors {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			se := t.SubtaskErrors[id]
+			fmt.Fprintf(w, "    %s: %s %s\n", id, se.Status, se.Message)
+			for _, m := range se.Details.MessageList {
+				if m.Error {
+					fmt.Fprintf(w, "      ! [%s %s] %s\n", m.ContextType, m.Context, m.Message)
+				}
+			}
+		}
+	}
 	return nil
 }
 
-func printSteps(w io.Writer, runs []task.StepRun) {
+// printFailures lists up to 20 error messages of a task.
+func printFailures(w io.Writer, t *wire.Task) {
+	n := 0
+	for _, m := range t.Result.Details.MessageList {
+		if m.Error {
+			fmt.Fprintf(w, "  ! [%s %s] %s\n", m.ContextType, m.Context, m.Message)
+			if n++; n == 20 {
+				break
+			}
+		}
+	}
+}
+
+func printSteps(w io.Writer, runs []wire.StepRun) {
 	if len(runs) == 0 {
 		return
 	}

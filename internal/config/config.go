@@ -24,12 +24,49 @@ import (
 type Config struct {
 	// DataDir holds the embedded store, the simulator's state and generated credentials.
 	DataDir string `yaml:"data_dir"`
-	// Listen is the API's listen address (used once the API is enabled).
+	// Listen is the API's listen address; "off" runs the orchestrator without the API.
 	Listen       string       `yaml:"listen"`
+	API          API          `yaml:"api"`
 	Database     Database     `yaml:"database"`
 	Drivers      Drivers      `yaml:"drivers"`
 	Orchestrator Orchestrator `yaml:"orchestrator"`
 	Sim          Sim          `yaml:"sim"`
+}
+
+// API configures the REST API of drydock serve.
+type API struct {
+	// Auth is the authentication mode: tokens (default: static bearer tokens, plus the admin
+	// token created in the data directory), keystone, or none (development only; refused on a
+	// non-loopback address).
+	Auth string `yaml:"auth"`
+	// TokensFile lists further static tokens (see docs/api.md).
+	TokensFile string `yaml:"tokens_file"`
+	// PolicyFile overrides policy rules (rule name: expression).
+	PolicyFile string `yaml:"policy_file"`
+	// MaxBody limits request bodies in bytes (default 1 MiB).
+	MaxBody int64 `yaml:"max_body"`
+	// DesignRoots, when set, are the only directories file design references may name.
+	DesignRoots []string `yaml:"design_roots"`
+	// CertFile and KeyFile enable TLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Keystone configures token validation when auth is keystone.
+	Keystone Keystone `yaml:"keystone"`
+}
+
+// Keystone is Drydock's own service account in Keystone, used to validate callers' tokens.
+type Keystone struct {
+	AuthURL  string `yaml:"auth_url"`
+	Username string `yaml:"username"`
+	// Password; prefer $DRYDOCK_KEYSTONE_PASSWORD or password_file to keep it out of the file.
+	Password          string   `yaml:"password"`
+	PasswordFile      string   `yaml:"password_file"`
+	UserDomainName    string   `yaml:"user_domain_name"`
+	ProjectName       string   `yaml:"project_name"`
+	ProjectDomainName string   `yaml:"project_domain_name"`
+	CacheFor          Duration `yaml:"cache_for"`
+	CAFile            string   `yaml:"ca_file"`
+	Insecure          bool     `yaml:"insecure"`
 }
 
 // Database selects the store.
@@ -106,6 +143,7 @@ func Default() Config {
 	return Config{
 		DataDir: defaultDataDir(),
 		Listen:  "127.0.0.1:9000",
+		API:     API{Auth: "tokens"},
 		Drivers: Drivers{Node: "sim", OOB: "sim", Kubernetes: "none"},
 	}
 }
@@ -129,6 +167,8 @@ const (
 	EnvNodeDriver  = "DRYDOCK_NODE_DRIVER"
 	EnvOOBDriver   = "DRYDOCK_OOB_DRIVER"
 	EnvKubeDriver  = "DRYDOCK_KUBERNETES_DRIVER"
+	EnvAuth        = "DRYDOCK_AUTH"
+	EnvKeystonePW  = "DRYDOCK_KEYSTONE_PASSWORD"
 )
 
 // Load reads the file at path (or $DRYDOCK_CONFIG; none is fine) over the defaults, then the
@@ -160,6 +200,8 @@ func Load(path string) (Config, error) {
 	env(EnvNodeDriver, &c.Drivers.Node)
 	env(EnvOOBDriver, &c.Drivers.OOB)
 	env(EnvKubeDriver, &c.Drivers.Kubernetes)
+	env(EnvAuth, &c.API.Auth)
+	env(EnvKeystonePW, &c.API.Keystone.Password)
 	return c, c.Validate()
 }
 
@@ -177,6 +219,22 @@ func (c Config) Validate() error {
 	}
 	if c.Drivers.Kubernetes != "none" && c.Drivers.Kubernetes != "" {
 		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available yet (available: none)", c.Drivers.Kubernetes))
+	}
+	switch c.API.Auth {
+	case "tokens", "none":
+	case "keystone":
+		k := c.API.Keystone
+		if k.AuthURL == "" || k.Username == "" || (k.Password == "" && k.PasswordFile == "") {
+			errs = append(errs, errors.New("api.keystone: auth_url, username and a password (password, password_file or $"+EnvKeystonePW+") are required when api.auth is keystone"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("api.auth: %q is not an authentication mode (tokens, keystone or none)", c.API.Auth))
+	}
+	if (c.API.CertFile == "") != (c.API.KeyFile == "") {
+		errs = append(errs, errors.New("api: cert_file and key_file must be given together"))
+	}
+	if c.API.MaxBody < 0 {
+		errs = append(errs, errors.New("api.max_body must not be negative"))
 	}
 	if c.Sim.Jitter < 0 || c.Sim.Jitter >= 1 {
 		errs = append(errs, fmt.Errorf("sim.jitter: %v is not in [0, 1)", c.Sim.Jitter))

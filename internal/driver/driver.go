@@ -204,3 +204,27 @@ func (s Set) OOBFor(n *design.Node) (OOBDriver, error) {
 	}
 	return d, nil
 }
+
+// Machine is a machine as the node driver's provisioner sees it (the API's GET /nodes).
+type Machine struct {
+	Hostname     string `json:"hostname"`
+	SystemID     string `json:"system_id"`
+	Status       string `json:"status_name"` // the provisioner's status, e.g. Ready, Deployed
+	PowerState   string `json:"power_state"`
+	BootMAC      string `json:"boot_mac"`
+	BootIP       string `json:"boot_ip"`
+	PowerAddress string `json:"power_address"`
+	CPUCount     int    `json:"cpu_count"`
+	MemoryMiB    int64  `json:"memory"`
+}
+
+// MachineLister is implemented by node drivers that can list the provisioner's machines.
+type MachineLister interface {
+	Machines(ctx context.Context) ([]Machine, error)
+}
+
+// HealthChecker is implemented by drivers that can check cheaply that their backend is
+// reachable (for the API's extended health check); it must not change anything.
+type HealthChecker interface {
+	CheckHealth(ctx context.Context) error
+}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +67,7 @@ func newSite(t *testing.T, n int, extraConfig string) *site {
 		t.Fatal(err)
 	}
 	cfg := `data_dir: ` + dir + `
+listen: 127.0.0.1:0
 orchestrator:
   lease: 400ms
   poll_interval: 50ms
@@ -104,9 +106,30 @@ func (s *site) drydock(args ...string) string {
 	return string(out)
 }
 
-// createTask queues a task with the CLI and returns its id.
+// waitAPI waits until a drydock serve answers on the URL it recorded in the data directory.
+func (s *site) waitAPI() string {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if data, err := os.ReadFile(filepath.Join(s.dir, "api.url")); err == nil {
+			u := strings.TrimSpace(string(data))
+			if resp, err := http.Get(u + "/api/v1.0/health"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusNoContent {
+					return u
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatal("drydock serve did not start its API within 30s")
+	return ""
+}
+
+// createTask queues a task with the CLI (through a running drydock serve) and returns its id.
 func (s *site) createTask(action string) uuid.UUID {
 	s.t.Helper()
+	s.waitAPI()
 	out := s.drydock("task", "create", "-a", action, "-d", s.design, "-o", "json")
 	i := strings.Index(out, `"task_id": "`)
 	if i < 0 {

@@ -196,3 +196,13 @@ func (o *Orchestrator) WaitTask(ctx context.Context, id uuid.UUID, poll time.Dur
 		}
 	}
 }
+
+// Retry queues a finished top-level task again; only its steps that did not pass run again.
+func (o *Orchestrator) Retry(ctx context.Context, id uuid.UUID) (*task.Task, error) {
+	t, err := o.store.Requeue(ctx, id, o.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	o.Wake()
+	return t, nil
+}

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"sort"
 	"time"
 
 	"github.com/drydock-go/drydock/internal/driver"
@@ -115,4 +116,22 @@ func StepKeys(action string) []string {
 		keys[i] = s.Key
 	}
 	return keys
+}
+
+// Actions lists every action a task can carry: the top-level actions and the actions of their
+// steps (the subtasks), sorted.
+func Actions() []string {
+	seen := map[string]bool{}
+	for a, w := range workflows() {
+		seen[a] = true
+		for _, s := range w.Steps {
+			seen[s.Action] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for a := range seen {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
 }

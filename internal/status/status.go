@@ -20,6 +20,9 @@ type Status struct {
 	Reason     string         `json:"reason"`
 	Details    Details        `json:"details"`
 	Code       int            `json:"code,omitempty"`
+	// Retry, on API errors, tells whether the same request may succeed later (the original
+	// API's error bodies carried the same field).
+	Retry *bool `json:"retry,omitempty"`
 }
 
 // Details carries the messages behind a Status.

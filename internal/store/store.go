@@ -127,18 +127,54 @@ type Store interface {
 	PutNodeState(ctx context.Context, node string, state []byte, now time.Time) error
 	GetNodeStates(ctx context.Context) (map[string][]byte, error)
 
+	// Build data: facts about nodes (hardware inventory, LLDP neighbours, script output)
+	// collected by drivers while they work.
+
+	// PutBuildData stores one record; ErrNotFound when its task does not exist. A zero
+	// Collected time is set to now; records are never updated.
+	PutBuildData(ctx context.Context, bd BuildData) error
+	// ListBuildData returns the records matching q, oldest first (by Collected, then insertion).
+	ListBuildData(ctx context.Context, q BuildDataQuery) ([]BuildData, error)
+
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
 }
 
-// ListParams selects tasks.
+// ListParams selects tasks. Tasks are listed newest first (by Created, ties broken by id
+// descending).
 type ListParams struct {
 	TopLevelOnly bool
 	ParentID     *uuid.UUID
-	Statuses     []task.Status
-	Action       string
-	Limit        int // 0: no limit
+	// RootID selects every descendant of this top-level task, at any depth (not the task itself).
+	RootID   *uuid.UUID
+	Statuses []task.Status
+	Action   string
+	Limit    int // 0: no limit
+	// After continues a listing: only tasks that come after this one in the listing order.
+	// ErrNotFound when that task does not exist.
+	After *uuid.UUID
+	// WithoutMessages leaves Result.Messages nil and sets Result.CountedErrors instead (for
+	// listings, where messages would be most of the data).
+	WithoutMessages bool
+}
+
+// BuildData is one fact about a node, collected by a driver during a task.
+type BuildData struct {
+	NodeName  string
+	TaskID    uuid.UUID
+	Collected time.Time // UTC, microseconds
+	Generator string    // what produced it: lshw, lldp, commission:<script>, ...
+	Format    string    // MIME type, e.g. text/xml, application/json, text/plain
+	Data      []byte
+}
+
+// BuildDataQuery selects build data. Empty fields select everything.
+type BuildDataQuery struct {
+	NodeName string
+	TaskID   *uuid.UUID
+	// Latest keeps only the newest record of each (node, generator), ordered by node then generator.
+	Latest bool
 }
 
 // DesignSource is one file of a design snapshot.

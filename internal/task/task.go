@@ -122,6 +122,9 @@ type Result struct {
 	Failures  []string // entities that failed, in order, unique
 	Links     []Link
 	Messages  []Message
+	// CountedErrors is the number of error messages, set by the store when it did not load
+	// Messages (a listing); ErrorCount uses it when Messages is nil.
+	CountedErrors int
 }
 
 // Link is a related resource (e.g. rel "detail_logs").
@@ -132,6 +135,9 @@ type Link struct {
 
 // ErrorCount counts error messages.
 func (r *Result) ErrorCount() int {
+	if r.Messages == nil {
+		return r.CountedErrors
+	}
 	n := 0
 	for _, m := range r.Messages {
 		if m.Error {

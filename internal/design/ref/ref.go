@@ -223,3 +223,31 @@ func filePath(ref, red string) (string, error) {
 func malformed(red string, err error) *Error {
 	return &Error{Ref: red, Kind: KindMalformed, Err: fmt.Errorf("%w; %s", err, supportedForms)}
 }
+
+// Check validates a reference's syntax without fetching it. For a file reference (a path or a
+// file: URL) it returns the local path and true.
+func Check(ref string) (path string, isFile bool, err error) {
+	red := Redact(ref)
+	if strings.TrimSpace(ref) == "" {
+		return "", false, malformed(red, errors.New("empty reference"))
+	}
+	scheme, ok := splitScheme(ref)
+	if !ok {
+		return ref, true, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "file":
+		p, err := filePath(ref, red)
+		return p, err == nil, err
+	case "http", "https", "deckhand+http", "deckhand+https":
+		u, err := parseURL(ref, red)
+		if err != nil {
+			return "", false, err
+		}
+		if u.Host == "" {
+			return "", false, malformed(red, errors.New("the URL has no host"))
+		}
+		return "", false, nil
+	}
+	return "", false, malformed(red, fmt.Errorf("unsupported scheme %q", scheme))
+}

@@ -361,3 +361,29 @@ func (d nodeDriver) Destroy(ctx context.Context, c driver.Call) driver.Result {
 		return driver.Pending(m.Remaining(t.now), "release started")
 	})
 }
+
+// Machines lists the simulated provisioner's machines (the API's GET /nodes).
+func (d nodeDriver) Machines(ctx context.Context) ([]driver.Machine, error) {
+	ms, err := d.s.Machines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]driver.Machine, 0, len(ms))
+	for _, m := range ms {
+		dm := driver.Machine{Hostname: m.Name, Status: m.Status, PowerState: m.Power, BootMAC: m.BootMAC}
+		if m.Known() {
+			dm.SystemID = m.SystemID
+		}
+		out = append(out, dm)
+	}
+	return out, nil
+}
+
+// CheckHealth reports whether the simulated site's state can be read.
+func (d nodeDriver) CheckHealth(ctx context.Context) error {
+	if d.s.isClosed() {
+		return fmt.Errorf("the simulated site is closed")
+	}
+	_, err := d.s.Machines(ctx)
+	return err
+}

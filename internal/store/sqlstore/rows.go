@@ -76,12 +76,13 @@ func decodeList[T any](b []byte, v *[]T) error {
 // attachChunk bounds the number of ids in one IN list.
 const attachChunk = 500
 
-// attach loads the subtask ids and messages of tasks.
-func attach(ctx context.Context, q querier, tasks []*task.Task) error {
+// attach loads the subtask ids and the messages of tasks, or, without messages, counts their
+// error messages (Result.CountedErrors).
+func attach(ctx context.Context, q querier, tasks []*task.Task, messages bool) error {
 	byID := make(map[string]*task.Task, len(tasks))
 	ids := make([]string, 0, len(tasks))
 	for _, t := range tasks {
-		t.SubtaskIDs, t.Result.Messages = nil, nil
+		t.SubtaskIDs, t.Result.Messages, t.Result.CountedErrors = nil, nil, 0
 		byID[t.ID.String()] = t
 		ids = append(ids, t.ID.String())
 	}
@@ -103,6 +104,21 @@ func attach(ctx context.Context, q querier, tasks []*task.Task) error {
 				return nil
 			}); err != nil {
 			return fmt.Errorf("subtasks: %w", err)
+		}
+		if !messages {
+			if err := eachRow(ctx, q, `SELECT task_id, COUNT(*) FROM task_messages WHERE error AND task_id IN `+list+`
+				GROUP BY task_id`, a.v, func(sc scanner) error {
+				var id string
+				var n int
+				if err := sc.Scan(&id, &n); err != nil {
+					return err
+				}
+				byID[id].Result.CountedErrors = n
+				return nil
+			}); err != nil {
+				return fmt.Errorf("error messages: %w", err)
+			}
+			continue
 		}
 		if err := eachRow(ctx, q, `SELECT task_id, seq, message, error, context_type, context, ts, extra
 			FROM task_messages WHERE task_id IN `+list+` ORDER BY seq`, a.v, func(sc scanner) error {

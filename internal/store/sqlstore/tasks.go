@@ -157,13 +157,16 @@ func (s *Store) getTask(ctx context.Context, q querier, id uuid.UUID) (*task.Tas
 	if err != nil {
 		return nil, err
 	}
-	if err := attach(ctx, q, []*task.Task{t}); err != nil {
+	if err := attach(ctx, q, []*task.Task{t}, true); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// ListTasks lists tasks, newest first (ties broken by id), with their subtask ids and messages.
+// ListTasks lists tasks, newest first (ties broken by id), with their subtask ids and messages
+// (or, with WithoutMessages, the number of their error messages). After continues a listing
+// by keyset: the tasks strictly after that one in (created DESC, id DESC) order, so pages of
+// Limit tasks, each starting after the last task of the previous one, list every task once.
 func (s *Store) ListTasks(ctx context.Context, p store.ListParams) ([]*task.Task, error) {
 	var a params
 	var where []string
@@ -172,6 +175,10 @@ func (s *Store) ListTasks(ctx context.Context, p store.ListParams) ([]*task.Task
 	}
 	if p.ParentID != nil {
 		where = append(where, `parent_id = `+a.add(p.ParentID.String()))
+	}
+	if p.RootID != nil {
+		root := a.add(p.RootID.String())
+		where = append(where, `root_id = `+root+` AND id <> `+root)
 	}
 	if len(p.Statuses) > 0 {
 		ss := make([]string, len(p.Statuses))
@@ -182,6 +189,15 @@ func (s *Store) ListTasks(ctx context.Context, p store.ListParams) ([]*task.Task
 	}
 	if p.Action != "" {
 		where = append(where, `action = `+a.add(p.Action))
+	}
+	// The creation time of the After task is looked up in the read transaction, and bound at
+	// afterArg.
+	afterArg := -1
+	if p.After != nil {
+		afterArg = len(a.v)
+		created := a.add(nil)
+		id := a.add(p.After.String())
+		where = append(where, `(created < `+created+` OR (created = `+created+` AND id < `+id+`))`)
 	}
 	query := `SELECT ` + taskCols + ` FROM tasks`
 	for i, w := range where {
@@ -198,7 +214,20 @@ func (s *Store) ListTasks(ctx context.Context, p store.ListParams) ([]*task.Task
 	var out []*task.Task
 	err := s.read(ctx, func(q querier) error {
 		out = nil
-		rows, err := q.QueryContext(ctx, query, a.v...)
+		args := a.v
+		if afterArg >= 0 {
+			var created nullTime
+			err := q.QueryRowContext(ctx, `SELECT created FROM tasks WHERE id = $1`, p.After.String()).Scan(&created)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("task %s to list after: %w", p.After, store.ErrNotFound)
+			}
+			if err != nil {
+				return fmt.Errorf("task %s to list after: %w", p.After, err)
+			}
+			args = slices.Clone(a.v)
+			args[afterArg] = s.ts(created.t)
+		}
+		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -214,7 +243,7 @@ func (s *Store) ListTasks(ctx context.Context, p store.ListParams) ([]*task.Task
 			return err
 		}
 		rows.Close()
-		return attach(ctx, q, out)
+		return attach(ctx, q, out, !p.WithoutMessages)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
