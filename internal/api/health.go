@@ -4,7 +4,10 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/drydock-go/drydock/internal/api/auth"
@@ -53,8 +56,21 @@ func (s *Server) healthExtended(w http.ResponseWriter, r *http.Request, _ *auth.
 		}
 	}
 	add("node driver", s.Drivers.Node)
-	for typ, d := range s.Drivers.OOB {
-		add("oob driver "+typ, d)
+	// One check per OOB driver, named by the oob.types it serves.
+	types := map[any][]string{}
+	var order []any
+	for _, typ := range slices.Sorted(maps.Keys(s.Drivers.OOB)) {
+		d := s.Drivers.OOB[typ]
+		if d == nil {
+			continue
+		}
+		if types[d] == nil {
+			order = append(order, d)
+		}
+		types[d] = append(types[d], typ)
+	}
+	for _, d := range order {
+		add("oob driver ("+strings.Join(types[d], ", ")+")", d)
 	}
 	if s.Drivers.Kube != nil {
 		add("kubernetes driver", s.Drivers.Kube)

@@ -102,15 +102,20 @@ type request struct {
 // response headers.
 func (c *Client) do(ctx context.Context, rq request, out any) (http.Header, int, error) {
 	u := *c.base
-	if rq.abs {
-		u.Path += rq.path
-	} else {
-		u.Path += "/api/v1.0" + rq.path
+	// rq.path is already escaped (node names go through url.PathEscape): append it to the
+	// escaped path, so that it is not escaped a second time.
+	p := rq.path
+	if !rq.abs {
+		p = "/api/v1.0" + p
+	}
+	u.RawPath = u.EscapedPath() + p
+	var err error
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		return nil, 0, err
 	}
 	u.RawQuery = rq.query.Encode()
 	var body []byte
 	if rq.body != nil {
-		var err error
 		if body, err = json.Marshal(rq.body); err != nil {
 			return nil, 0, err
 		}

@@ -193,20 +193,29 @@ func EnsureAdminToken(dir string) (token, path string, created bool, err error) 
 	if err != nil {
 		return "", path, false, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written to a temporary file, then linked into place: another process starting at the
+	// same moment either sees no file or a complete one, and only one link wins.
+	tmp, err := os.CreateTemp(dir, ".admin.token-*")
 	if err != nil {
+		return "", path, false, fmt.Errorf("create admin token: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return "", path, false, fmt.Errorf("create admin token: %w", err)
+	}
+	if _, err := tmp.WriteString(tok + "\n"); err != nil {
+		tmp.Close()
+		return "", path, false, fmt.Errorf("write admin token: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", path, false, fmt.Errorf("write admin token: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) { // another process created it first
 			return EnsureAdminToken(dir)
 		}
 		return "", path, false, fmt.Errorf("create admin token: %w", err)
-	}
-	if _, err := f.WriteString(tok + "\n"); err != nil {
-		f.Close()
-		os.Remove(path)
-		return "", path, false, fmt.Errorf("write admin token: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return "", path, false, fmt.Errorf("write admin token: %w", err)
 	}
 	return tok, path, true, nil
 }

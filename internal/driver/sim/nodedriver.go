@@ -380,10 +380,12 @@ func (d nodeDriver) Machines(ctx context.Context) ([]driver.Machine, error) {
 }
 
 // CheckHealth reports whether the simulated site's state can be read.
-func (d nodeDriver) CheckHealth(ctx context.Context) error {
-	if d.s.isClosed() {
+func (d nodeDriver) CheckHealth(ctx context.Context) error { return d.s.checkHealth(ctx) }
+
+func (s *Site) checkHealth(ctx context.Context) error {
+	if s.isClosed() {
 		return fmt.Errorf("the simulated site is closed")
 	}
-	_, err := d.s.Machines(ctx)
+	_, err := s.Machines(ctx)
 	return err
 }

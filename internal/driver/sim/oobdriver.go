@@ -16,6 +16,9 @@ type oobDriver struct{ s *Site }
 
 var _ driver.OOBDriver = oobDriver{}
 
+// CheckHealth reports whether the simulated BMCs' state can be read.
+func (d oobDriver) CheckHealth(ctx context.Context) error { return d.s.checkHealth(ctx) }
+
 func (d oobDriver) ValidateServices(ctx context.Context, site *design.Site) driver.Result {
 	n, r, stop := d.s.siteFlap(ValidateServices)
 	if stop {
