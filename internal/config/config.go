@@ -29,6 +29,7 @@ type Config struct {
 	API          API          `yaml:"api"`
 	Database     Database     `yaml:"database"`
 	Drivers      Drivers      `yaml:"drivers"`
+	OOB          OOB          `yaml:"oob"`
 	Orchestrator Orchestrator `yaml:"orchestrator"`
 	Sim          Sim          `yaml:"sim"`
 }
@@ -80,7 +81,8 @@ type Database struct {
 type Drivers struct {
 	// Node is the node driver: sim (default).
 	Node string `yaml:"node"`
-	// OOB is the out-of-band driver for every oob.type: sim (default).
+	// OOB selects the out-of-band drivers: sim (default: the simulated BMCs serve every
+	// oob.type), real (ipmi, redfish, libvirt and manual nodes through their protocols), or none.
 	OOB string `yaml:"oob"`
 	// Kubernetes is the Kubernetes driver: none (default; relabel_nodes then fails saying so).
 	Kubernetes string `yaml:"kubernetes"`
@@ -98,6 +100,53 @@ type Orchestrator struct {
 	NodeWait     Duration            `yaml:"node_wait"`
 	Timeouts     map[string]Duration `yaml:"timeouts"`
 	Retries      map[string]int      `yaml:"retries"`
+}
+
+// OOB tunes the real out-of-band drivers (drivers.oob: real).
+type OOB struct {
+	// PowerTimeout bounds the wait for a power change to show (default 3m).
+	PowerTimeout Duration `yaml:"power_timeout"`
+	// PollInterval is the wait between power state reads (default 2s).
+	PollInterval Duration `yaml:"poll_interval"`
+	// Attempts bounds the tries of a request that fails transiently (default 3).
+	Attempts int `yaml:"attempts"`
+	// Backoff is the first wait between tries, doubled each time (default 1s).
+	Backoff Duration `yaml:"backoff"`
+	// RequestTimeout bounds each request to a BMC (default 30s).
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// MaxConcurrent bounds the BMC operations in flight per oob.type (default 64).
+	MaxConcurrent int        `yaml:"max_concurrent"`
+	IPMI          OOBIPMI    `yaml:"ipmi"`
+	Redfish       OOBRedfish `yaml:"redfish"`
+	Libvirt       OOBLibvirt `yaml:"libvirt"`
+}
+
+// OOBIPMI configures the IPMI driver.
+type OOBIPMI struct {
+	// CipherSuite is the RMCP+ cipher suite (default 3); a node's oob cipher_suite overrides it.
+	CipherSuite int `yaml:"cipher_suite"`
+}
+
+// OOBRedfish configures the Redfish driver.
+type OOBRedfish struct {
+	// HTTP talks plain http instead of https (lab BMCs and simulators only).
+	HTTP bool `yaml:"http"`
+	// CAFile is a PEM bundle of the CAs trusted for BMC certificates (default: system roots).
+	CAFile string `yaml:"ca_file"`
+	// Insecure skips certificate verification (explicit; never the default).
+	Insecure bool `yaml:"insecure"`
+	// BasicAuth uses HTTP basic authentication instead of a Redfish session.
+	BasicAuth bool `yaml:"basic_auth"`
+}
+
+// OOBLibvirt configures the libvirt driver.
+type OOBLibvirt struct {
+	// Socket overrides the local libvirtd socket for qemu:///system.
+	Socket string `yaml:"socket"`
+	// SSHKeyFile, SSHKnownHosts and SSHInsecure configure qemu+ssh:// connections.
+	SSHKeyFile    string `yaml:"ssh_key_file"`
+	SSHKnownHosts string `yaml:"ssh_known_hosts"`
+	SSHInsecure   bool   `yaml:"ssh_insecure"`
 }
 
 // Sim configures the simulated site.
@@ -214,8 +263,8 @@ func (c Config) Validate() error {
 	if c.Drivers.Node != "sim" && c.Drivers.Node != "none" {
 		errs = append(errs, fmt.Errorf("drivers.node: %q is not available (available: sim, none)", c.Drivers.Node))
 	}
-	if c.Drivers.OOB != "sim" && c.Drivers.OOB != "none" {
-		errs = append(errs, fmt.Errorf("drivers.oob: %q is not available (available: sim, none)", c.Drivers.OOB))
+	if c.Drivers.OOB != "sim" && c.Drivers.OOB != "real" && c.Drivers.OOB != "none" {
+		errs = append(errs, fmt.Errorf("drivers.oob: %q is not available (available: sim, real, none)", c.Drivers.OOB))
 	}
 	if c.Drivers.Kubernetes != "none" && c.Drivers.Kubernetes != "" {
 		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available yet (available: none)", c.Drivers.Kubernetes))

@@ -13,7 +13,7 @@ func init() {
 		Code:    "DD5001",
 		Slug:    "oob.ipmi",
 		Name:    "Valid IPMI Configuration",
-		Summary: "Nodes with oob type ipmi have oob.account, oob.credential and oob.network, and a static address on that network (the BMC address).",
+		Summary: "Nodes with oob type ipmi have oob.account, oob.credential (or credential_file or credential_env) and oob.network, and a static address on that network (the BMC address).",
 		Example: "OOB parameter credential for IPMI node compute01 missing.",
 		Check:   func(c *Context) { checkBMC(c, "ipmi", "IPMI") },
 	})
@@ -21,9 +21,17 @@ func init() {
 		Code:    "DD5003",
 		Slug:    "oob.redfish",
 		Name:    "Valid Redfish Configuration",
-		Summary: "Nodes with oob type redfish have oob.account, oob.credential and oob.network, and a static address on that network (the BMC address).",
+		Summary: "Nodes with oob type redfish have oob.account, oob.credential (or credential_file or credential_env) and oob.network, and a static address on that network (the BMC address).",
 		Example: "OOB address missing for Redfish node compute01: it has no static address on its OOB network oob.",
 		Check:   func(c *Context) { checkBMC(c, "redfish", "Redfish") },
+	})
+	register(&Rule{
+		Code:    "DD5004",
+		Slug:    "oob.type",
+		Name:    "Supported OOB Type",
+		Summary: "A node's oob.type, when set, is one Drydock has a driver for: ipmi, redfish, libvirt or manual.",
+		Example: "OOB type idrac of node compute01 is not supported (supported: ipmi, libvirt, manual, redfish).",
+		Check:   checkOOBType,
 	})
 	register(&Rule{
 		Code:    "DD5002",
@@ -41,9 +49,17 @@ func checkBMC(c *Context, oobType, title string) {
 			continue
 		}
 		for _, p := range []string{"account", "credential", "network"} {
-			if v, _ := n.OOBParams.Get(p); v == "" {
-				c.Errorf("Define OOB parameter "+p, docs(n.Ref), "OOB parameter %s for %s node %s missing.", p, title, n.Name)
+			if v, _ := n.OOBParams.Get(p); v != "" {
+				continue
 			}
+			if p == "credential" { // the password may also come from a file or the environment
+				f, _ := n.OOBParams.Get("credential_file")
+				e, _ := n.OOBParams.Get("credential_env")
+				if f != "" || e != "" {
+					continue
+				}
+			}
+			c.Errorf("Define OOB parameter "+p, docs(n.Ref), "OOB parameter %s for %s node %s missing.", p, title, n.Name)
 		}
 		net, _ := n.OOBParams.Get("network")
 		if net == "" {
@@ -92,6 +108,25 @@ func checkLibvirt(c *Context) {
 			if _, err := net.ParseMAC(n.BootMAC); err != nil {
 				c.Errorf("Write the MAC address as six hexadecimal pairs, e.g. 52:54:00:12:34:56.", docs(n.Ref), "Boot MAC address %q of node %s is not a MAC address.", n.BootMAC, n.Name)
 			}
+		}
+	}
+}
+
+// OOBTypes are the oob.type values Drydock has drivers for.
+var OOBTypes = []string{"ipmi", "libvirt", "manual", "redfish"}
+
+func checkOOBType(c *Context) {
+	for _, n := range c.nodes() {
+		if n.OOBType == "" {
+			continue
+		}
+		known := false
+		for _, t := range OOBTypes {
+			known = known || n.OOBType == t
+		}
+		if !known {
+			c.Errorf("Set oob.type to one of "+strings.Join(OOBTypes, ", ")+".", docs(n.Ref),
+				"OOB type %s of node %s is not supported (supported: %s).", n.OOBType, n.Name, strings.Join(OOBTypes, ", "))
 		}
 	}
 }

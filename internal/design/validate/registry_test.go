@@ -42,6 +42,7 @@ var wantRules = map[string]string{
 	"oob.ipmi":                "DD5001",
 	"oob.libvirt":             "DD5002",
 	"oob.redfish":             "DD5003",
+	"oob.type":                "DD5004",
 }
 
 func TestRegistryCodesAndSlugs(t *testing.T) {

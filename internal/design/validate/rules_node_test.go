@@ -453,6 +453,28 @@ func TestOOBIPMIAndRedfish(t *testing.T) {
 	})
 }
 
+func TestOOBCredentialFromFileOrEnvironment(t *testing.T) {
+	for _, p := range []string{"credential_file", "credential_env"} {
+		t.Run(p, func(t *testing.T) {
+			rep := loadBase(t).set(kNode, "cmp02", "oob.credential", "").set(kNode, "cmp02", "oob."+p, "REDFISH_PW").run()
+			assertClean(t, rep)
+			wantSuccess(t, rep, "oob.redfish")
+		})
+	}
+}
+
+// ---- oob.type (DD5004) ----
+
+func TestOOBType(t *testing.T) {
+	rep := loadBase(t).set(kNode, "cmp01", "oob.type", "idrac").run()
+	one(t, rep, "oob.type", expect{
+		contains: []string{"OOB type idrac of node cmp01 is not supported (supported: ipmi, libvirt, manual, redfish)."},
+		docs:     []string{"BaremetalNode/cmp01"},
+	})
+	rep = loadBase(t).set(kNode, "cmp01", "oob", y("{type: manual}")).run()
+	wantSuccess(t, rep, "oob.type")
+}
+
 // ---- oob.libvirt (DD5002) ----
 
 func TestOOBLibvirt(t *testing.T) {
