@@ -14,9 +14,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drydock-go/drydock/examples"
+	"github.com/drydock-go/drydock/internal/api/auth"
 	"github.com/drydock-go/drydock/internal/app"
 	"github.com/drydock-go/drydock/internal/config"
+	"github.com/drydock-go/drydock/internal/design/ref"
 	"github.com/drydock-go/drydock/internal/driver/sim"
+	"github.com/drydock-go/drydock/internal/driver/sim/simbmc"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/task"
 )
@@ -26,7 +29,7 @@ var demoActions = []string{task.ActionValidateDesign, task.ActionVerifySite, tas
 	task.ActionVerifyNodes, task.ActionPrepareNodes, task.ActionDeployNodes}
 
 func newDemoCmd() *cobra.Command {
-	var dataDir, designRef string
+	var dataDir, designRef, bmc string
 	var keep bool
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -40,16 +43,20 @@ directory is touched (use --data-dir to keep the state and inspect it afterwards
 drydock task list, drydock sim log ...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDemo(cmd, dataDir, designRef, keep)
+			if bmc != "" && bmc != "ipmi" && bmc != "redfish" {
+				return &exitError{exitUsage, fmt.Errorf("--bmc must be ipmi or redfish, not %q", bmc)}
+			}
+			return runDemo(cmd, dataDir, designRef, bmc, keep)
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the demo's state in this directory (default: a temporary one, removed afterwards)")
 	cmd.Flags().StringVarP(&designRef, "design-ref", "d", "", "a site design to use instead of the built-in example")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory")
+	cmd.Flags().StringVar(&bmc, "bmc", "", "put each simulated machine's BMC on loopback over ipmi or redfish and drive it with the real OOB driver")
 	return cmd
 }
 
-func runDemo(cmd *cobra.Command, dataDir, designRef string, keep bool) error {
+func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) error {
 	out := cmd.OutOrStdout()
 	tty := isTerminal(out)
 	color := tty && os.Getenv("NO_COLOR") == ""
@@ -74,6 +81,10 @@ func runDemo(cmd *cobra.Command, dataDir, designRef string, keep bool) error {
 	designRef = absRef(designRef)
 	cfg := config.Default()
 	cfg.DataDir = dataDir
+	if bmc != "" {
+		cfg.Drivers.OOB = "real"
+		cfg.OOB.PollInterval = config.Duration(100 * time.Millisecond)
+	}
 	logFile, err := os.Create(filepath.Join(dataDir, "drydock.log"))
 	if err != nil {
 		return err
@@ -86,6 +97,17 @@ func runDemo(cmd *cobra.Command, dataDir, designRef string, keep bool) error {
 		return err
 	}
 	defer a.Close()
+	bmcNote := ""
+	if bmc != "" {
+		var err error
+		var e *simbmc.Endpoints
+		designRef, e, err = serveBMCs(ctx, a, designRef, dataDir, bmc)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		bmcNote = fmt.Sprintf("  BMCs:     %d simulated %s BMCs on 127.0.0.1, driven by the real %s driver\n", len(e.Params), bmcName(bmc), bmcName(bmc))
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -100,8 +122,8 @@ func runDemo(cmd *cobra.Command, dataDir, designRef string, keep bool) error {
 		}
 		return s
 	}
-	fmt.Fprintf(out, "%s\n  design:   %s\n  state:    %s (embedded store, simulated data centre)\n  log:      %s\n\n",
-		bold("Drydock-Go demo"), designRef, dataDir, logFile.Name())
+	fmt.Fprintf(out, "%s\n  design:   %s\n  state:    %s (embedded store, simulated data centre)\n  log:      %s\n%s\n",
+		bold("Drydock-Go demo"), designRef, dataDir, logFile.Name(), bmcNote)
 	type row struct {
 		action string
 		t      *task.Task
@@ -194,12 +216,18 @@ func printSimSummary(ctx context.Context, w io.Writer, s *sim.Site) error {
 	if err != nil {
 		return err
 	}
+	// A PXE boot is a power cycle or power-on (through the simulated OOB driver, or a BMC)
+	// that booted from the network.
+	const pxe = "pxe_boot"
 	counts := map[string]map[string]int{}
 	for _, op := range ops {
 		if counts[op.Node] == nil {
 			counts[op.Node] = map[string]int{}
 		}
 		counts[op.Node][op.Operation]++
+		if (op.Operation == sim.LogPowerCycle || op.Operation == sim.LogPowerOn) && strings.Contains(op.Detail, "PXE boot") {
+			counts[op.Node][pxe]++
+		}
 	}
 	fmt.Fprintln(w, "\nSimulated machines")
 	for _, m := range ms {
@@ -208,17 +236,58 @@ func printSimSummary(ctx context.Context, w io.Writer, s *sim.Site) error {
 		if status == "" {
 			status = "(not enlisted)"
 		}
-		fmt.Fprintf(w, "  %-8s %-10s power %-3s  %d power cycle, %d commissioning, %d deploy\n", m.Name, status, m.Power,
-			c[sim.LogPowerCycle], c[sim.LogCommission], c[sim.LogDeploy])
+		fmt.Fprintf(w, "  %-8s %-10s power %-3s  %d PXE boot, %d commissioning, %d deploy\n", m.Name, status, m.Power,
+			c[pxe], c[sim.LogCommission], c[sim.LogDeploy])
 	}
 	var parts []string
-	for _, k := range []string{sim.LogPowerCycle, sim.LogCommission, sim.LogDeploy} {
+	for _, k := range []string{pxe, sim.LogCommission, sim.LogDeploy} {
 		total := 0
 		for _, c := range counts {
 			total += c[k]
 		}
-		parts = append(parts, fmt.Sprintf("%d %s", total, strings.ReplaceAll(k, "_", " ")))
+		parts = append(parts, fmt.Sprintf("%d %s", total, strings.ReplaceAll(strings.ReplaceAll(k, "pxe", "PXE"), "_", " ")))
 	}
 	fmt.Fprintf(w, "  operation log: %d entries (%s)\n", len(ops), strings.Join(parts, ", "))
 	return nil
+}
+
+func bmcName(p string) string {
+	if p == "ipmi" {
+		return "IPMI"
+	}
+	return "Redfish"
+}
+
+// serveBMCs puts the simulated machines' BMCs on loopback and writes a copy of the design whose
+// nodes point at them; it returns the copy's reference.
+func serveBMCs(ctx context.Context, a *app.App, designRef, dataDir, protocol string) (string, *simbmc.Endpoints, error) {
+	srcs, err := (&ref.Resolver{}).Fetch(ctx, designRef)
+	if err != nil {
+		return "", nil, err
+	}
+	files := make([]simbmc.File, len(srcs))
+	for i, s := range srcs {
+		files[i] = simbmc.File{Name: filepath.Base(s.Name), Data: s.Data}
+	}
+	pw, err := auth.NewToken()
+	if err != nil {
+		return "", nil, err
+	}
+	out, e, err := simbmc.ServeDesign(ctx, a.Sim, files, protocol, "admin", pw[:16])
+	if err != nil {
+		return "", nil, err
+	}
+	dir := filepath.Join(dataDir, "site-"+protocol)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		e.Close()
+		return "", nil, err
+	}
+	for i, f := range out {
+		name := fmt.Sprintf("%02d-%s", i, f.Name)
+		if err := os.WriteFile(filepath.Join(dir, name), f.Data, 0o600); err != nil {
+			e.Close()
+			return "", nil, err
+		}
+	}
+	return dir, e, nil
 }

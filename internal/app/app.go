@@ -111,11 +111,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if cfg.Drivers.Node == "sim" {
 		a.Drivers.Node = a.Sim.NodeDriver()
 	}
-	if cfg.Drivers.OOB == "sim" {
+	switch cfg.Drivers.OOB {
+	case "sim":
 		oob := a.Sim.OOBDriver()
 		for _, t := range []string{"ipmi", "redfish", "libvirt", "manual"} {
 			a.Drivers.OOB[t] = oob
 		}
+	case "real":
+		a.Drivers.OOB = RealOOBDrivers(cfg.OOB)
 	}
 	a.Orch = orchestrator.New(a.Store, a.Drivers, orchestratorConfig(cfg, opts.Orchestrator), orchestrator.WithLogger(log))
 	return a, nil

@@ -75,6 +75,11 @@ func (t Target) Addr(defaultPort int) string {
 // Key identifies the BMC for the one-operation-at-a-time rule.
 func (t Target) Key() string {
 	if t.Host != "" {
+		// One service may manage several systems (a Redfish chassis manager): the system is
+		// the unit that takes one operation at a time.
+		if id := t.Params["system_id"]; id != "" {
+			return t.Type + "://" + t.Addr(0) + "#" + id
+		}
 		return t.Type + "://" + t.Addr(0)
 	}
 	if u := t.Params["libvirt_uri"]; u != "" {
