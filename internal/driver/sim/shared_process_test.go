@@ -30,6 +30,8 @@ type helper struct {
 	in    io.WriteCloser
 	lines chan string
 	done  chan error
+	// seen keeps the lines expect skipped (a failing helper prints why on its stdout).
+	seen []string
 }
 
 // startHelper runs the helper process in a role, on the site file at path.
@@ -74,11 +76,12 @@ func (h *helper) expect(prefix string) string {
 		select {
 		case l, ok := <-h.lines:
 			if !ok {
-				h.t.Fatalf("helper exited before %q: %v", prefix, <-h.done)
+				h.t.Fatalf("helper exited before %q: %v; its output:\n%s", prefix, <-h.done, strings.Join(h.seen, "\n"))
 			}
 			if rest, found := strings.CutPrefix(l, prefix); found {
 				return strings.TrimSpace(rest)
 			}
+			h.seen = append(h.seen, l)
 		case <-timeout:
 			h.t.Fatalf("helper: no %q", prefix)
 		}
@@ -120,6 +123,10 @@ var fastLatency = map[Kind]time.Duration{
 	Deploy: 1500 * time.Millisecond, Release: 50 * time.Millisecond, PrepareSite: time.Millisecond,
 }
 
+// loadTolerantTTL is the claim expiry of tests in which no process dies: long enough that a
+// machine starved of CPU by parallel tests (race detector, VMs) never loses a live claim.
+const loadTolerantTTL = 30 * time.Second
+
 // TestSharedHelperProcess is the body of the helper process; it does nothing in a normal run.
 func TestSharedHelperProcess(t *testing.T) {
 	role := os.Getenv(helperEnv)
@@ -132,7 +139,7 @@ func TestSharedHelperProcess(t *testing.T) {
 	ctx := context.Background()
 	switch role {
 	case "ensure":
-		s, err := Open(path, Config{Shared: true, Latency: fastLatency})
+		s, err := Open(path, Config{Shared: true, Latency: fastLatency, ClaimTTL: loadTolerantTTL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +299,7 @@ func realPath(ctx context.Context, s *Site, n *design.Node, deploy bool) (time.T
 // unique (and the lowest free ones).
 func TestSharedEnsureTwoProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sim.db")
-	s, err := Open(path, Config{Shared: true, Latency: fastLatency})
+	s, err := Open(path, Config{Shared: true, Latency: fastLatency, ClaimTTL: loadTolerantTTL})
 	if err != nil {
 		t.Fatal(err)
 	}
