@@ -227,6 +227,35 @@ func TestFailedNodeStopsAloneAndOutcomeIsUnambiguous(t *testing.T) {
 	}
 }
 
+// A BMC that refuses (bad credentials) is asked once, not three times: repeated refused logins
+// can lock a BMC account. An unreachable one is retried.
+func TestRefusedBMCIsNotRetried(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.fake.on("interrogate_oob", "cmp01", func(ctx context.Context, c driver.Call, n int) driver.Result {
+		return driver.Fail("the BMC refused: authentication failed")
+	})
+	h.fake.on("interrogate_oob", "cmp02", func(ctx context.Context, c driver.Call, n int) driver.Result {
+		if n < 3 {
+			return driver.Unreach("no answer")
+		}
+		return driver.OK("power on")
+	})
+	h.start()
+	v := h.wait(h.submit(task.ActionVerifyNodes, nil).ID)
+	if strings.Join(v.Result.Failures, ",") != "cmp01" {
+		t.Fatalf("outcomes: %+v\n%s", v.Result, messagesOf(v))
+	}
+	if c := h.fake.count("interrogate_oob", "cmp01"); c != 1 {
+		t.Errorf("a refusing BMC was asked %d times, want 1", c)
+	}
+	if c := h.fake.count("interrogate_oob", "cmp02"); c != 3 {
+		t.Errorf("an unreachable BMC was asked %d times, want 3", c)
+	}
+	if !strings.Contains(messagesOf(v), "interrogate_oob for cmp01 failed after 1 attempts: the BMC refused") {
+		t.Errorf("messages:\n%s", messagesOf(v))
+	}
+}
+
 func TestStepTimeoutFiresAndCancelsTheCall(t *testing.T) {
 	cfg := testConfig()
 	cfg.Timeouts = map[string]time.Duration{"deploy_node": 150 * time.Millisecond}

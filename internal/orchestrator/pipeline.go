@@ -195,7 +195,7 @@ func (r *run) runStep(ctx context.Context, s *Step, node *design.Node) bool {
 			}
 		default: // Failed or Unreachable
 			failures++
-			if failures > retries {
+			if failures > retries || (res.Outcome == driver.Failed && s.RefusalIsFinal) {
 				what := "failed"
 				if res.Outcome == driver.Unreachable {
 					what = "could not reach its target"

@@ -42,6 +42,10 @@ type Step struct {
 	// Retries is how many more times a node's failed or unreachable attempt is retried (with
 	// backoff) before the step fails for that node.
 	Retries int
+	// RefusalIsFinal ends the step for a node at the first Failed outcome (the target refused):
+	// only Unreachable attempts are retried. Set on the BMC steps, where repeating a refused
+	// login can lock the account.
+	RefusalIsFinal bool
 	// Run executes the step for one node (or the site).
 	Run stepFunc
 	// Skip, when set, is asked before Run: a step that is not needed for this node (say, a power
@@ -79,13 +83,13 @@ func workflows() map[string]*Workflow {
 			{Key: "configure_node_provisioner", Action: "configure_node_provisioner", Timeout: defaultStepTimeout, Retries: 2, Run: prepareSiteStep("configure_node_provisioner")},
 		}},
 		task.ActionVerifyNodes: {Action: task.ActionVerifyNodes, Scope: ScopeNodes, Steps: []Step{
-			{Key: "interrogate_oob", Action: "interrogate_oob", Timeout: defaultStepTimeout, Retries: 2, Run: runInterrogateOOB},
+			{Key: "interrogate_oob", Action: "interrogate_oob", Timeout: defaultStepTimeout, Retries: 2, RefusalIsFinal: true, Run: runInterrogateOOB},
 		}},
 		task.ActionPrepareNodes: {Action: task.ActionPrepareNodes, Scope: ScopeNodes, Steps: []Step{
 			// Is the machine already known to the provisioner? Then it needs no reboot.
 			{Key: "find_node", Action: "identify_node", Timeout: defaultStepTimeout, Retries: 2, Run: runFindNode},
-			{Key: "set_node_boot", Action: "set_node_boot", Timeout: defaultStepTimeout, Retries: 2, Run: runSetNodeBoot, Skip: skipKnownNode},
-			{Key: "power_cycle_node", Action: "power_cycle_node", Timeout: defaultStepTimeout, Retries: 2, Run: runPowerCycle, Skip: skipKnownNode},
+			{Key: "set_node_boot", Action: "set_node_boot", Timeout: defaultStepTimeout, Retries: 2, RefusalIsFinal: true, Run: runSetNodeBoot, Skip: skipKnownNode},
+			{Key: "power_cycle_node", Action: "power_cycle_node", Timeout: defaultStepTimeout, Retries: 2, RefusalIsFinal: true, Run: runPowerCycle, Skip: skipKnownNode},
 			{Key: "identify_node", Action: "identify_node", Timeout: identifyTimeout, Retries: 2, Run: runIdentifyNode},
 			{Key: "configure_hardware", Action: "configure_hardware", Timeout: commissionTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.ConfigureHardware)},
 		}},

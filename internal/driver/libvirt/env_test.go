@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,6 +67,7 @@ func startEnv(t *testing.T) *testEnv {
 	if _, err := os.Stat("/usr/lib/ipxe/qemu/efi-virtio.rom"); err != nil {
 		skipOrFail(t, "the iPXE ROMs for QEMU are not installed (apt-get install ipxe-qemu)")
 	}
+	lockLibvirtd(t)
 	if out, _ := exec.Command("pgrep", "-x", "libvirtd").Output(); len(bytes.TrimSpace(out)) > 0 {
 		skipOrFail(t, "another libvirtd (pid %s) is running, and only one privileged libvirtd can run at a time", strings.Fields(string(out))[0])
 	}
@@ -87,6 +89,30 @@ func startEnv(t *testing.T) *testEnv {
 	t.Logf("libvirtd started and answering after %.1fs", time.Since(t0).Seconds())
 	e.boots = startBootRecorder(t)
 	return e
+}
+
+// libvirtdLock is held (flock) by every test process that runs a private libvirtd (this
+// package's and internal/app's), so that go test running packages in parallel makes them wait
+// for each other instead of failing.
+const libvirtdLock = "/tmp/drydock-libvirt-test.lock"
+
+// lockLibvirtd takes libvirtdLock, waiting up to five minutes, until the test ends (the lock is
+// released after the libvirtd's own clean-up, which was registered later and runs first).
+func lockLibvirtd(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(libvirtdLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if time.Now().After(deadline) {
+			f.Close()
+			skipOrFail(t, "another test has held %s for more than five minutes", libvirtdLock)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() })
 }
 
 // run runs the env script and logs its output.
