@@ -43,6 +43,7 @@ var wantRules = map[string]string{
 	"oob.libvirt":             "DD5002",
 	"oob.redfish":             "DD5003",
 	"oob.type":                "DD5004",
+	"node.labels":             "DD3005",
 }
 
 func TestRegistryCodesAndSlugs(t *testing.T) {

@@ -463,6 +463,19 @@ func TestOOBCredentialFromFileOrEnvironment(t *testing.T) {
 	}
 }
 
+// ---- node.labels (DD3005) ----
+
+func TestNodeLabels(t *testing.T) {
+	rep := loadBase(t).set(kNode, "cmp01", "metadata.owner_data", y("{\"bad key!\": x, ok/role: \"not ok value!\", example.com/rack: r1}")).run()
+	errs := wantErrorCounts(t, rep, map[string]int{"node.labels": 2})
+	if m := errs["node.labels"]; len(m) == 2 {
+		checkMsg(t, m[0], "node.labels", expect{contains: []string{`Label "bad key!" of node cmp01 (owner_data) is not a valid Kubernetes label key`}, docs: []string{"BaremetalNode/cmp01"}})
+		checkMsg(t, m[1], "node.labels", expect{contains: []string{`Value "not ok value!" of label ok/role of node cmp01`}, docs: []string{"BaremetalNode/cmp01"}})
+	}
+	rep = loadBase(t).set(kNode, "cmp01", "metadata.owner_data", y("{example.com/rack: r1, role: compute, empty: \"\"}")).run()
+	wantSuccess(t, rep, "node.labels")
+}
+
 // ---- oob.type (DD5004) ----
 
 func TestOOBType(t *testing.T) {
