@@ -251,7 +251,7 @@ func TestRefusedBMCIsNotRetried(t *testing.T) {
 	if c := h.fake.count("interrogate_oob", "cmp02"); c != 3 {
 		t.Errorf("an unreachable BMC was asked %d times, want 3", c)
 	}
-	if !strings.Contains(messagesOf(v), "interrogate_oob for cmp01 failed after 1 attempts: the BMC refused") {
+	if !strings.Contains(messagesOf(v), "interrogate_oob for cmp01 failed after 1 attempt: the BMC refused") {
 		t.Errorf("messages:\n%s", messagesOf(v))
 	}
 }

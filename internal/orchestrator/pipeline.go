@@ -200,7 +200,11 @@ func (r *run) runStep(ctx context.Context, s *Step, node *design.Node) bool {
 				if res.Outcome == driver.Unreachable {
 					what = "could not reach its target"
 				}
-				msg := fmt.Sprintf("Step %s for %s %s after %d attempts: %s", s.Key, ctxName, what, failures, res.Message)
+				attempts := fmt.Sprintf("%d attempts", failures)
+				if failures == 1 {
+					attempts = "1 attempt"
+				}
+				msg := fmt.Sprintf("Step %s for %s %s after %s: %s", s.Key, ctxName, what, attempts, res.Message)
 				r.message(ctx, task.NewMessage(msg, true, ctxType, ctxName))
 				return r.finishStep(ctx, s, name, task.StepFailed, msg, res.Data)
 			}
