@@ -120,6 +120,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	case "real":
 		a.Drivers.OOB = RealOOBDrivers(cfg.OOB)
 	}
+	kd, err := KubeDriver(cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Drivers.Kube = kd
 	a.Orch = orchestrator.New(a.Store, a.Drivers, orchestratorConfig(cfg, opts.Orchestrator), orchestrator.WithLogger(log))
 	return a, nil
 }

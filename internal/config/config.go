@@ -30,6 +30,7 @@ type Config struct {
 	Database     Database     `yaml:"database"`
 	Drivers      Drivers      `yaml:"drivers"`
 	OOB          OOB          `yaml:"oob"`
+	Kubernetes   Kubernetes   `yaml:"kubernetes"`
 	Orchestrator Orchestrator `yaml:"orchestrator"`
 	Sim          Sim          `yaml:"sim"`
 }
@@ -84,7 +85,8 @@ type Drivers struct {
 	// OOB selects the out-of-band drivers: sim (default: the simulated BMCs serve every
 	// oob.type), real (ipmi, redfish, libvirt and manual nodes through their protocols), or none.
 	OOB string `yaml:"oob"`
-	// Kubernetes is the Kubernetes driver: none (default; relabel_nodes then fails saying so).
+	// Kubernetes is the Kubernetes driver: none (default; relabel_nodes then fails saying so),
+	// kube (server-side apply through the Kubernetes API) or promenade (Airship's Promenade).
 	Kubernetes string `yaml:"kubernetes"`
 }
 
@@ -147,6 +149,44 @@ type OOBLibvirt struct {
 	SSHKeyFile    string `yaml:"ssh_key_file"`
 	SSHKnownHosts string `yaml:"ssh_known_hosts"`
 	SSHInsecure   bool   `yaml:"ssh_insecure"`
+}
+
+// Kubernetes configures the Kubernetes driver (docs/kubernetes.md).
+type Kubernetes struct {
+	// Kubeconfig is the kubeconfig file (default $KUBECONFIG, else in-cluster configuration).
+	Kubeconfig     string   `yaml:"kubeconfig"`
+	Context        string   `yaml:"context"`
+	NodeWait       Duration `yaml:"node_wait"`
+	PollInterval   Duration `yaml:"poll_interval"`
+	Attempts       int      `yaml:"attempts"`
+	Backoff        Duration `yaml:"backoff"`
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// ForceConflicts lets the design take over labels another field manager set to other values.
+	ForceConflicts bool `yaml:"force_conflicts"`
+	// DesignLabels adds drydock.io/rack and drydock.io/tag-<tag> labels.
+	DesignLabels bool      `yaml:"design_labels"`
+	QPS          float32   `yaml:"qps"`
+	Burst        int       `yaml:"burst"`
+	Promenade    Promenade `yaml:"promenade"`
+}
+
+// Promenade is the original Airship contract: a Keystone token, Promenade's endpoint from the
+// service catalog (or URL), PUT node-labels/{node}. Empty Keystone fields take api.keystone's.
+type Promenade struct {
+	AuthURL           string `yaml:"auth_url"`
+	Username          string `yaml:"username"`
+	Password          string `yaml:"password"`
+	PasswordFile      string `yaml:"password_file"`
+	UserDomainName    string `yaml:"user_domain_name"`
+	ProjectID         string `yaml:"project_id"`
+	ProjectName       string `yaml:"project_name"`
+	ProjectDomainName string `yaml:"project_domain_name"`
+	Region            string `yaml:"region"`
+	ServiceType       string `yaml:"service_type"`
+	Interface         string `yaml:"interface"`
+	URL               string `yaml:"url"`
+	CAFile            string `yaml:"ca_file"`
+	Insecure          bool   `yaml:"insecure"`
 }
 
 // Sim configures the simulated site.
@@ -218,6 +258,7 @@ const (
 	EnvKubeDriver  = "DRYDOCK_KUBERNETES_DRIVER"
 	EnvAuth        = "DRYDOCK_AUTH"
 	EnvKeystonePW  = "DRYDOCK_KEYSTONE_PASSWORD"
+	EnvPromenadePW = "DRYDOCK_PROMENADE_PASSWORD"
 )
 
 // Load reads the file at path (or $DRYDOCK_CONFIG; none is fine) over the defaults, then the
@@ -251,6 +292,7 @@ func Load(path string) (Config, error) {
 	env(EnvKubeDriver, &c.Drivers.Kubernetes)
 	env(EnvAuth, &c.API.Auth)
 	env(EnvKeystonePW, &c.API.Keystone.Password)
+	env(EnvPromenadePW, &c.Kubernetes.Promenade.Password)
 	return c, c.Validate()
 }
 
@@ -266,8 +308,19 @@ func (c Config) Validate() error {
 	if c.Drivers.OOB != "sim" && c.Drivers.OOB != "real" && c.Drivers.OOB != "none" {
 		errs = append(errs, fmt.Errorf("drivers.oob: %q is not available (available: sim, real, none)", c.Drivers.OOB))
 	}
-	if c.Drivers.Kubernetes != "none" && c.Drivers.Kubernetes != "" {
-		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available yet (available: none)", c.Drivers.Kubernetes))
+	switch c.Drivers.Kubernetes {
+	case "", "none", "kube":
+	case "promenade":
+		p, k := c.Kubernetes.Promenade, c.API.Keystone // empty promenade fields take api.keystone's
+		if first(p.AuthURL, k.AuthURL) == "" || first(p.Username, k.Username) == "" ||
+			first(p.Password, p.PasswordFile, k.Password, k.PasswordFile) == "" {
+			errs = append(errs, errors.New("kubernetes.promenade: auth_url, username and a password (password, password_file or $"+EnvPromenadePW+"; default: api.keystone's) are required when drivers.kubernetes is promenade"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("drivers.kubernetes: %q is not available (available: none, kube, promenade)", c.Drivers.Kubernetes))
+	}
+	if c.Kubernetes.NodeWait < 0 || c.Kubernetes.Attempts < 0 || c.Kubernetes.QPS < 0 || c.Kubernetes.Burst < 0 {
+		errs = append(errs, errors.New("kubernetes: node_wait, attempts, qps and burst must not be negative"))
 	}
 	switch c.API.Auth {
 	case "tokens", "none":
@@ -304,3 +357,13 @@ func (c Config) StorePath() string { return filepath.Join(c.DataDir, "drydock.db
 
 // SimPath is the simulator's state file.
 func (c Config) SimPath() string { return filepath.Join(c.DataDir, "sim.db") }
+
+// first returns the first non-empty string.
+func first(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

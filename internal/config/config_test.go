@@ -86,3 +86,28 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		t.Errorf("an empty file is fine: %v", err)
 	}
 }
+
+func TestKubernetesDriverSettings(t *testing.T) {
+	ok := Default()
+	ok.Drivers.Kubernetes = "kube"
+	if err := ok.Validate(); err != nil {
+		t.Errorf("kube: %v", err)
+	}
+	p := Default()
+	p.Drivers.Kubernetes = "promenade"
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "kubernetes.promenade: auth_url, username and a password") {
+		t.Errorf("promenade without Keystone settings: %v", err)
+	}
+	// Empty promenade settings take api.keystone's.
+	p.API.Keystone = Keystone{AuthURL: "http://ks/v3", Username: "drydock", PasswordFile: "/etc/pw"}
+	if err := p.Validate(); err != nil {
+		t.Errorf("promenade with api.keystone: %v", err)
+	}
+	bad := Default()
+	bad.Drivers.Kubernetes = "k8s"
+	bad.Kubernetes.QPS = -1
+	err := bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), `"k8s" is not available (available: none, kube, promenade)`) || !strings.Contains(err.Error(), "must not be negative") {
+		t.Errorf("bad settings: %v", err)
+	}
+}

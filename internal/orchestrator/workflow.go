@@ -44,7 +44,8 @@ type Step struct {
 	Retries int
 	// RefusalIsFinal ends the step for a node at the first Failed outcome (the target refused):
 	// only Unreachable attempts are retried. Set on the BMC steps, where repeating a refused
-	// login can lock the account.
+	// login can lock the account, and on relabel_node (forbidden, conflicts and invalid labels
+	// do not change by asking again).
 	RefusalIsFinal bool
 	// Run executes the step for one node (or the site).
 	Run stepFunc
@@ -103,7 +104,7 @@ func workflows() map[string]*Workflow {
 			{Key: "destroy_node", Action: "destroy_node", Timeout: destroyTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.Destroy)},
 		}},
 		task.ActionRelabelNodes: {Action: task.ActionRelabelNodes, Scope: ScopeNodes, Steps: []Step{
-			{Key: "relabel_node", Action: "relabel_node", Timeout: defaultStepTimeout, Retries: 3, Run: runRelabel},
+			{Key: "relabel_node", Action: "relabel_node", Timeout: defaultStepTimeout, Retries: 3, RefusalIsFinal: true, Run: runRelabel},
 		}},
 	}
 	return wf
