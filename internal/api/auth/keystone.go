@@ -3,12 +3,9 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +13,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+
+	"github.com/drydock-go/drydock/internal/tlsconf"
 )
 
 // KeystoneConfig configures the Keystone authenticator.
@@ -130,19 +129,10 @@ func NewKeystone(ctx context.Context, c KeystoneConfig) (*Keystone, error) {
 		transport = dt.Clone()
 	}
 	if c.CAFile != "" || c.Insecure {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if c.CAFile != "" {
-			pem, err := os.ReadFile(c.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("keystone: reading CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("keystone: no PEM certificates in CA file %s", c.CAFile)
-			}
-			tc.RootCAs = pool
+		tc, err := tlsconf.Client(c.CAFile, c.Insecure)
+		if err != nil {
+			return nil, fmt.Errorf("keystone: %w", err)
 		}
-		tc.InsecureSkipVerify = c.Insecure //nolint:gosec // explicitly requested, testing only
 		transport.TLSClientConfig = tc
 	}
 

@@ -3,15 +3,12 @@ package kube
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/driver"
+	"github.com/drydock-go/drydock/internal/tlsconf"
 )
 
 // Promenade defaults: the service type and interface the original looked up in the catalog.
@@ -128,18 +126,11 @@ func NewPromenade(cfg PromenadeConfig) (*Promenade, error) {
 		p.base = b
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure} //nolint:gosec // explicit opt-in
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("promenade: ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("promenade: ca_file %s holds no PEM certificate", cfg.CAFile)
-		}
-		tr.TLSClientConfig.RootCAs = pool
+	tc, err := tlsconf.Client(cfg.CAFile, cfg.Insecure)
+	if err != nil {
+		return nil, fmt.Errorf("promenade: ca_file: %w", err)
 	}
+	tr.TLSClientConfig = tc
 	p.hc = &http.Client{Transport: tr}
 	return p, nil
 }

@@ -44,13 +44,10 @@ package redfish
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +55,7 @@ import (
 	"github.com/stmcginnis/gofish"
 
 	"github.com/drydock-go/drydock/internal/driver/oob"
+	"github.com/drydock-go/drydock/internal/tlsconf"
 )
 
 // Protocol opens Redfish sessions. Build it with New for the defaults (HTTPS, session
@@ -155,17 +153,9 @@ func (p Protocol) httpClient(s settings) (*http.Client, error) {
 	if p.HTTPClient != nil {
 		return p.HTTPClient, nil
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.insecure} //nolint:gosec // an explicit per-site choice
-	if s.caFile != "" && !s.insecure {
-		pem, err := os.ReadFile(s.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the CA bundle: %w", errors.Unwrap(err))
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("the CA bundle %s holds no PEM certificate", s.caFile)
-		}
-		tc.RootCAs = pool
+	tc, err := tlsconf.Client(s.caFile, s.insecure)
+	if err != nil {
+		return nil, err
 	}
 	tr := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
