@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/drydock-go/drydock/internal/driver/ipmi/ipmitest"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -151,72 +152,12 @@ func repoRoot(t *testing.T) string {
 // ---------------------------------------------------------------------------------------------
 // ipmi_sim (scripts/ipmi-sim).
 
-type ipmiSimBMC struct {
-	dir  string
-	port int
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-// startIPMISimBMC starts an ipmi_sim BMC on loopback, stopped when the test ends.
-func startIPMISimBMC(t *testing.T, user, pass string) *ipmiSimBMC {
-	t.Helper()
-	script := filepath.Join(repoRoot(t), "scripts", "ipmi-sim")
-	dir := t.TempDir()
-	var port int
-	var out []byte
-	var err error
-	for try := 0; try < 3; try++ { // the free port may be taken between the probe and the start
-		port = freeUDPPort(t)
-		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-		out, err = exec.CommandContext(ctx, script, "start", dir, strconv.Itoa(port), user, pass).CombinedOutput()
-		cancel()
-		if err == nil {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("scripts/ipmi-sim start: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, script, "stop", dir).CombinedOutput(); err != nil {
-			t.Errorf("scripts/ipmi-sim stop: %v\n%s", err, out)
-		}
-	})
-	return &ipmiSimBMC{dir: dir, port: port}
-}
-
-// events returns what ipmi_sim asked its chassis to do ("set boot pxe", "set power 1", ...).
-func (b *ipmiSimBMC) events() []string {
-	data, err := os.ReadFile(filepath.Join(b.dir, "chassis", "events.log"))
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if _, rest, ok := strings.Cut(line, " "); ok { // drop the time stamp
-			out = append(out, rest)
-		}
-	}
-	return out
-}
-
 // mirrorPXEBoots watches the chassis events until ctx ends and mirrors every power-on that
 // follows a "set boot pxe" into the simulated machine.
-func (b *ipmiSimBMC) mirrorPXEBoots(ctx context.Context, t *testing.T, bmc *sim.BMC) {
+func mirrorIPMIPXEBoots(b *ipmitest.Sim, ctx context.Context, t *testing.T, bmc *sim.BMC) {
 	seen, pxe := 0, false
 	for {
-		ev := b.events()
+		ev := b.Events()
 		for _, e := range ev[seen:] {
 			switch e {
 			case "set boot pxe":
@@ -776,7 +717,7 @@ func TestOOBTypesThroughOrchestrator(t *testing.T) {
 	// The peers.
 	lv := startLibvirtEnv(t)
 	t.Logf("libvirtd ready after %.1fs", time.Since(start).Seconds())
-	ipmiBMC := startIPMISimBMC(t, ipmiUser, ipmiPass)
+	ipmiBMC := ipmitest.Start(t, ipmiUser, ipmiPass)
 
 	h := openOOBApp(t, dir,
 		config.OOB{PollInterval: config.Duration(100 * time.Millisecond), PowerTimeout: config.Duration(60 * time.Second),
@@ -821,7 +762,7 @@ func TestOOBTypesThroughOrchestrator(t *testing.T) {
 		}
 	})
 	params := map[string]map[string]string{
-		"ctl01": {"type": "ipmi", "address": "127.0.0.1", "port": strconv.Itoa(ipmiBMC.port), "account": ipmiUser, "credential": ipmiPass},
+		"ctl01": {"type": "ipmi", "address": "127.0.0.1", "port": strconv.Itoa(ipmiBMC.Port), "account": ipmiUser, "credential": ipmiPass},
 		"cmp01": {"type": "redfish", "address": rfHost, "port": rfPort, "account": redfishUser, "credential": redfishPass,
 			"system_id": "cmp01", "use_ssl": "false"},
 		"cmp02": {"type": "libvirt", "libvirt_uri": "qemu:///system?socket=" + lv.sock},
@@ -878,7 +819,7 @@ func TestOOBTypesThroughOrchestrator(t *testing.T) {
 		}
 		t.Logf("interrogate_oob %s: %s", n, sr.Message)
 	}
-	if ev := ipmiBMC.events(); len(ev) != 0 {
+	if ev := ipmiBMC.Events(); len(ev) != 0 {
 		t.Errorf("verify_nodes changed the ipmi_sim chassis: %q", ev)
 	}
 
@@ -887,7 +828,7 @@ func TestOOBTypesThroughOrchestrator(t *testing.T) {
 	var wg sync.WaitGroup
 	defer func() { stopMirrors(); wg.Wait() }()
 	wg.Add(1)
-	go func() { defer wg.Done(); ipmiBMC.mirrorPXEBoots(mirrors, t, bmcs["ctl01"]) }()
+	go func() { defer wg.Done(); mirrorIPMIPXEBoots(ipmiBMC, mirrors, t, bmcs["ctl01"]) }()
 	var operatorMessage string
 	prepare := h.run(t, ctx, task.ActionPrepareNodes, siteDir, func(id uuid.UUID) {
 		wg.Add(1)
@@ -939,7 +880,7 @@ func TestOOBTypesThroughOrchestrator(t *testing.T) {
 	}
 
 	// What each peer saw.
-	if ev := ipmiBMC.events(); !slices.Contains(ev, "set boot pxe") || !slices.Contains(ev, "set power 1") ||
+	if ev := ipmiBMC.Events(); !slices.Contains(ev, "set boot pxe") || !slices.Contains(ev, "set power 1") ||
 		slices.Index(ev, "set boot pxe") > slices.Index(ev, "set power 1") {
 		t.Errorf("ipmi_sim chassis events %q, want set boot pxe then set power 1", ev)
 	}
@@ -1080,16 +1021,16 @@ data:
 			params[f.node] = map[string]string{"type": "redfish", "address": rfHost, "port": rfPort, "account": user,
 				"credential": pass, "system_id": f.node, "use_ssl": "false"}
 		case "ipmi-badcreds":
-			b := startIPMISimBMC(t, user, pass)
-			params[f.node] = map[string]string{"type": "ipmi", "address": "127.0.0.1", "port": strconv.Itoa(b.port),
+			b := ipmitest.Start(t, user, pass)
+			params[f.node] = map[string]string{"type": "ipmi", "address": "127.0.0.1", "port": strconv.Itoa(b.Port),
 				"account": user, "credential": wrongPass}
 			t.Cleanup(func() {
-				if ev := b.events(); len(ev) != 0 {
+				if ev := b.Events(); len(ev) != 0 {
 					t.Errorf("%s: the chassis was changed with a wrong password: %q", f.node, ev)
 				}
 			})
 		case "ipmi-closed":
-			params[f.node] = map[string]string{"type": "ipmi", "address": "127.0.0.1", "port": strconv.Itoa(freeUDPPort(t)),
+			params[f.node] = map[string]string{"type": "ipmi", "address": "127.0.0.1", "port": strconv.Itoa(ipmitest.FreeUDPPort(t)),
 				"account": user, "credential": pass}
 		}
 	}

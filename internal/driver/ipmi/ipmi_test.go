@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/drydock-go/drydock/internal/driver/ipmi/ipmitest"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,104 +25,6 @@ import (
 )
 
 // requireTools skips the test when a program is missing, or fails it when DRYDOCK_REQUIRE_IPMI=1
-// (as in CI, which installs openipmi and ipmitool).
-func requireTools(t *testing.T, names ...string) {
-	t.Helper()
-	for _, name := range names {
-		if _, err := exec.LookPath(name); err != nil {
-			msg := fmt.Sprintf("%s is not installed (apt-get install -y --no-install-recommends openipmi ipmitool)", name)
-			if os.Getenv("DRYDOCK_REQUIRE_IPMI") == "1" {
-				t.Fatalf("%s, and DRYDOCK_REQUIRE_IPMI=1", msg)
-			}
-			t.Skipf("SKIPPED: %s; set DRYDOCK_REQUIRE_IPMI=1 to make this a failure", msg)
-		}
-	}
-}
-
-// repoRoot is the directory of go.mod above this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above " + filepath.Dir(file))
-		}
-		dir = parent
-	}
-}
-
-// freeUDPPort returns a loopback UDP port nothing listens on (at the time of the call).
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-// ipmiSim is an OpenIPMI ipmi_sim BMC started through scripts/ipmi-sim.
-type ipmiSim struct {
-	dir  string
-	port int
-	user string
-	pass string
-}
-
-func startIPMISim(t *testing.T, user, pass string) *ipmiSim {
-	t.Helper()
-	requireTools(t, "ipmi_sim", "ipmitool")
-	script := filepath.Join(repoRoot(t), "scripts", "ipmi-sim")
-	dir := t.TempDir()
-	var port int
-	var out []byte
-	var err error
-	for try := 0; try < 3; try++ { // the free port may be taken between the probe and the start
-		port = freeUDPPort(t)
-		ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
-		out, err = exec.CommandContext(ctx, script, "start", dir, strconv.Itoa(port), user, pass).CombinedOutput()
-		cancel()
-		if err == nil {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("scripts/ipmi-sim start: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, script, "stop", dir).CombinedOutput(); err != nil {
-			t.Errorf("scripts/ipmi-sim stop: %v\n%s", err, out)
-		}
-	})
-	return &ipmiSim{dir: dir, port: port, user: user, pass: pass}
-}
-
-// events returns what ipmi_sim asked the chassis to do ("set power 1", ...), oldest first.
-func (s *ipmiSim) events(t *testing.T) []string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(s.dir, "chassis", "events.log"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if _, rest, ok := strings.Cut(line, " "); ok { // drop the time stamp
-			out = append(out, rest)
-		}
-	}
-	return out
-}
 
 // ipmitool runs the real ipmitool against a BMC on loopback.
 func ipmitool(t *testing.T, port int, user, pass string, extra []string, args ...string) string {
@@ -198,12 +99,12 @@ func testConfig() oob.Config {
 // BMC's chassis was asked to do and what ipmitool reads back.
 func TestIPMISim(t *testing.T) {
 	t.Parallel()
-	sim := startIPMISim(t, "admin", "s3cret-pw")
+	sim := ipmitest.Start(t, "admin", "s3cret-pw")
 	d := oob.New(&ipmi.Protocol{}, testConfig())
-	n := bmcNode("node01", "127.0.0.1", sim.port, sim.user, sim.pass)
+	n := bmcNode("node01", "127.0.0.1", sim.Port, sim.User, sim.Pass)
 	ctx := t.Context()
 	status := func() string {
-		return strings.TrimSpace(ipmitool(t, sim.port, sim.user, sim.pass, []string{"-C", "3"}, "power", "status"))
+		return strings.TrimSpace(ipmitool(t, sim.Port, sim.User, sim.Pass, []string{"-C", "3"}, "power", "status"))
 	}
 
 	start := time.Now()
@@ -232,7 +133,7 @@ func TestIPMISim(t *testing.T) {
 	if got := status(); got != "Chassis Power is on" {
 		t.Fatalf("ipmitool after power on: %q", got)
 	}
-	if ev := sim.events(t); !slices.Equal(ev, []string{"set power 1"}) {
+	if ev := sim.Events(); !slices.Equal(ev, []string{"set power 1"}) {
 		t.Fatalf("events after power on: %q, want [set power 1]", ev)
 	}
 	t.Logf("power on: %s (%s)", r.Message, time.Since(start))
@@ -242,20 +143,20 @@ func TestIPMISim(t *testing.T) {
 	if !r.Skipped || !strings.Contains(r.Message, "already") {
 		t.Fatalf("power on again: skipped=%v %q, want skipped, already", r.Skipped, r.Message)
 	}
-	if ev := sim.events(t); len(ev) != 1 {
+	if ev := sim.Events(); len(ev) != 1 {
 		t.Fatalf("power on again changed the chassis: %q", ev)
 	}
 
 	r = d.SetNextBoot(ctx, call(n), driver.BootPXE)
 	expect(t, "set next boot pxe", r, driver.Done, "")
-	if ev := sim.events(t); ev[len(ev)-1] != "set boot pxe" {
+	if ev := sim.Events(); ev[len(ev)-1] != "set boot pxe" {
 		t.Fatalf("events after set next boot pxe: %q, want set boot pxe last", ev)
 	}
 
 	start = time.Now()
 	r = d.Power(ctx, call(n), driver.PowerCycle)
 	expect(t, "power cycle", r, driver.Done, "on")
-	if ev := sim.events(t); !slices.Equal(ev[2:], []string{"set power 0", "set power 1"}) {
+	if ev := sim.Events(); !slices.Equal(ev[2:], []string{"set power 0", "set power 1"}) {
 		t.Fatalf("events after the cycle: %q, want set power 0 then set power 1 after set boot pxe", ev)
 	}
 	if !strings.Contains(r.Message, "cycled") {
@@ -269,7 +170,7 @@ func TestIPMISim(t *testing.T) {
 	r = d.SetNextBoot(ctx, call(n), driver.BootDisk)
 	expect(t, "set next boot disk", r, driver.Done, "")
 	// ipmi_sim tells its chassis_control program "default" for a forced hard drive.
-	if ev := sim.events(t); ev[len(ev)-1] != "set boot default" {
+	if ev := sim.Events(); ev[len(ev)-1] != "set boot default" {
 		t.Fatalf("events after set next boot disk: %q, want set boot default last", ev)
 	}
 
@@ -278,7 +179,7 @@ func TestIPMISim(t *testing.T) {
 	if got := status(); got != "Chassis Power is off" {
 		t.Fatalf("ipmitool after power off: %q", got)
 	}
-	if ev := sim.events(t); ev[len(ev)-1] != "set power 0" {
+	if ev := sim.Events(); ev[len(ev)-1] != "set power 0" {
 		t.Fatalf("events after power off: %q", ev)
 	}
 	r = d.Interrogate(ctx, call(n))
@@ -288,12 +189,12 @@ func TestIPMISim(t *testing.T) {
 // TestIPMISimWrongPassword: a refused login fails the node at once, without the password.
 func TestIPMISimWrongPassword(t *testing.T) {
 	t.Parallel()
-	sim := startIPMISim(t, "admin", "right-pw")
+	sim := ipmitest.Start(t, "admin", "right-pw")
 	d := oob.New(&ipmi.Protocol{}, testConfig())
 	const wrong = "Wr0ng-Passw0rd"
 	for _, tc := range []struct{ name, user string }{{"wrong password", "admin"}, {"unknown user", "mallory"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := bmcNode("node02", "127.0.0.1", sim.port, tc.user, wrong)
+			n := bmcNode("node02", "127.0.0.1", sim.Port, tc.user, wrong)
 			start := time.Now()
 			r := d.Power(t.Context(), call(n), driver.PowerOn)
 			took := time.Since(start)
@@ -307,7 +208,7 @@ func TestIPMISimWrongPassword(t *testing.T) {
 			if strings.Contains(r.Message, wrong) || strings.Contains(r.Message, "right-pw") {
 				t.Errorf("message contains a password: %q", r.Message)
 			}
-			if ev := sim.events(t); len(ev) != 0 {
+			if ev := sim.Events(); len(ev) != 0 {
 				t.Errorf("the chassis was changed: %q", ev)
 			}
 			t.Logf("%s (%s)", r.Message, took)
@@ -322,7 +223,7 @@ func TestUnreachable(t *testing.T) {
 	t.Run("nothing listens", func(t *testing.T) {
 		cfg := oob.Config{RequestTimeout: 2 * time.Second, Attempts: 3, Backoff: 50 * time.Millisecond}
 		d := oob.New(&ipmi.Protocol{}, cfg)
-		n := bmcNode("node03", "127.0.0.1", freeUDPPort(t), "admin", "pw-secret")
+		n := bmcNode("node03", "127.0.0.1", ipmitest.FreeUDPPort(t), "admin", "pw-secret")
 		start := time.Now()
 		r := d.Power(t.Context(), call(n), driver.PowerOn)
 		took := time.Since(start)
@@ -384,7 +285,7 @@ func TestUnreachable(t *testing.T) {
 func TestParameters(t *testing.T) {
 	d := oob.New(&ipmi.Protocol{}, testConfig())
 	for _, p := range []design.KVPair{{Key: "cipher_suite", Value: "strong"}, {Key: "cipher_suite", Value: "42"}, {Key: "boot_mode", Value: "floppy"}} {
-		n := bmcNode("node05", "127.0.0.1", freeUDPPort(t), "admin", "pw", p)
+		n := bmcNode("node05", "127.0.0.1", ipmitest.FreeUDPPort(t), "admin", "pw", p)
 		r := d.Interrogate(t.Context(), call(n))
 		expect(t, p.Key+"="+p.Value, r, driver.Failed, "")
 		if !strings.Contains(r.Message, p.Key) || !strings.Contains(r.Message, "node05") {
