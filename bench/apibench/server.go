@@ -85,12 +85,10 @@ func serve(s spec) error {
 	if err != nil {
 		return err
 	}
-	fams = nil
 	idsPath := filepath.Join(s.Dir, "ids.txt")
 	if err := writeIDs(idsPath, ids); err != nil {
 		return err
 	}
-	ids = nil
 	runtime.GC()
 
 	orch := orchestrator.New(st, driver.Set{OOB: map[string]driver.OOBDriver{}}, orchestrator.Config{ID: "apibench"},

@@ -74,13 +74,13 @@ then 0 only when the task succeeded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if action == "" {
-				return &exitError{exitUsage, fmt.Errorf("Action must be specified using --action")}
+				return &exitError{exitUsage, fmt.Errorf("an action must be specified using --action")}
 			}
 			if !task.IsTopLevel(action) || action == task.ActionNoop {
 				return &exitError{exitUsage, fmt.Errorf("--action %q is not a task action (use one of %s)", action, strings.Join(task.TopLevelActions[:8], ", "))}
 			}
 			if designRef == "" {
-				return &exitError{exitUsage, fmt.Errorf("Design reference must be specified using --design-ref")}
+				return &exitError{exitUsage, fmt.Errorf("a design reference must be specified using --design-ref")}
 			}
 			c, err := f.client(&o)
 			if err != nil {

@@ -462,7 +462,6 @@ func TestListTasksPaging(t *testing.T) {
 					t.Fatalf("marker %q but Link %q", marker, link)
 				}
 				if marker == "" {
-					path = ""
 					break
 				}
 				if marker != page[len(page)-1] {

@@ -76,7 +76,7 @@ func Serve(ctx context.Context, site *sim.Site, nodes []*design.Node, protocol, 
 		srv := redfishsim.New(cfg)
 		url, closeFn, err := srv.Start("127.0.0.1:0", false)
 		if err != nil {
-			return nil, fmt.Errorf("Redfish simulator: %w", err)
+			return nil, fmt.Errorf("the Redfish simulator: %w", err)
 		}
 		e.closers = append(e.closers, closeFn)
 		hostport := strings.TrimPrefix(url, "http://")
