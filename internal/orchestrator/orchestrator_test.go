@@ -323,8 +323,15 @@ func TestTerminationCancelsInFlightCalls(t *testing.T) {
 	})
 	h.start()
 	tk := h.submit(task.ActionDeployNodes, nil)
+	// Every node's deployment must be in flight before the termination (under load, the last
+	// ones may start late: they would then never start, and nothing would cancel them).
 	waitFor(t, func() bool {
-		return h.fake.count("deploy_node", "cmp03") > 0 && h.fake.count("deploy_node", "ctl01") > 0
+		for _, n := range []string{"ctl01", "cmp01", "cmp02", "cmp03"} {
+			if h.fake.count("deploy_node", n) == 0 {
+				return false
+			}
+		}
+		return true
 	})
 	if _, err := h.orch.Terminate(context.Background(), tk.ID, "operator"); err != nil {
 		t.Fatal(err)
