@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drydock-go/drydock/internal/testutil"
 	"github.com/google/uuid"
 )
 
@@ -32,10 +33,10 @@ type badCase struct {
 func TestBadRequests(t *testing.T) {
 	def := newTestServer(t)
 	small := newTestServer(t, func(o *serverOpts) { o.config.MaxBody = 4 << 10 })
-	examples := filepath.Join(moduleDir(t), "examples")
+	examples := filepath.Join(testutil.ModuleDir(t), "examples")
 	roots := newTestServer(t, func(o *serverOpts) { o.config.DesignRoots = []string{examples} })
 
-	site := exampleSite(t)
+	site := testutil.ExampleSite(t)
 	queued := jstr(def.createTask(t, "deploy_nodes", nil), "task_id")
 	terminated := jstr(def.createTask(t, "verify_site", nil), "task_id")
 	if r := def.post(t, Prefix+"/tasks/"+terminated+"/terminate", adminToken, nil); r.Code != http.StatusOK {
@@ -161,12 +162,12 @@ func TestBadRequests(t *testing.T) {
 		{name: "nodefilter ftp design", method: "POST", path: Prefix + "/nodefilter", body: `{"design_ref":"ftp://x/y"}`, code: 400, want: `unsupported scheme "ftp"`},
 
 		// Design roots.
-		{name: "design outside the roots", srv: "roots", method: "POST", path: tasks, body: `{"action":"deploy_nodes","design_ref":"` + filepath.Join(moduleDir(t), "testdata", "drydock-samples") + `/fullsite.yaml"}`, code: 403, want: "only reads design files under " + examples},
+		{name: "design outside the roots", srv: "roots", method: "POST", path: tasks, body: `{"action":"deploy_nodes","design_ref":"` + filepath.Join(testutil.ModuleDir(t), "testdata", "drydock-samples") + `/fullsite.yaml"}`, code: 403, want: "only reads design files under " + examples},
 		{name: "file URL outside the roots", srv: "roots", method: "POST", path: tasks, body: `{"action":"deploy_nodes","design_ref":"file:///etc/passwd"}`, code: 403, want: "design_ref: this server only reads design files under"},
 		{name: "dot-dot out of the roots", srv: "roots", method: "POST", path: tasks, body: `{"action":"deploy_nodes","design_ref":"` + examples + `/../go.mod"}`, code: 403, want: "only reads design files under"},
 		{name: "parent of a root", srv: "roots", method: "POST", path: tasks, body: `{"action":"deploy_nodes","design_ref":"` + filepath.Dir(examples) + `"}`, code: 403, want: "only reads design files under"},
 		{name: "sibling of a root", srv: "roots", method: "POST", path: tasks, body: `{"action":"deploy_nodes","design_ref":"` + examples + `-other/site"}`, code: 403, want: "only reads design files under"},
-		{name: "validatedesign outside the roots", srv: "roots", method: "POST", path: Prefix + "/validatedesign", body: `{"href":"` + filepath.Join(moduleDir(t), "testdata", "drydock-samples") + `/fullsite.yaml"}`, code: 403, want: "href: this server only reads design files under"},
+		{name: "validatedesign outside the roots", srv: "roots", method: "POST", path: Prefix + "/validatedesign", body: `{"href":"` + filepath.Join(testutil.ModuleDir(t), "testdata", "drydock-samples") + `/fullsite.yaml"}`, code: 403, want: "href: this server only reads design files under"},
 		{name: "nodefilter outside the roots", srv: "roots", method: "POST", path: Prefix + "/nodefilter", body: `{"design_ref":"/etc"}`, code: 403, want: "design_ref: this server only reads design files under"},
 	}
 	if len(cases) < 35 {

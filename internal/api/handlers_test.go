@@ -18,6 +18,7 @@ import (
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/task"
+	"github.com/drydock-go/drydock/internal/testutil"
 )
 
 // --- versions, health, openapi -------------------------------------------------------------
@@ -242,7 +243,7 @@ func TestReaderPolicy(t *testing.T) {
 	n := ts.taskCount(t)
 	ts.rec.Reset()
 
-	r := ts.post(t, Prefix+"/tasks", readerToken, map[string]any{"action": "verify_site", "design_ref": exampleSite(t)})
+	r := ts.post(t, Prefix+"/tasks", readerToken, map[string]any{"action": "verify_site", "design_ref": testutil.ExampleSite(t)})
 	assertStatusDoc(t, r, http.StatusForbidden, "reader", "create_task")
 	if w := ts.rec.Writes(); len(w) != 0 {
 		t.Errorf("a denied request wrote %v", w)
@@ -279,7 +280,7 @@ func TestReaderPolicy(t *testing.T) {
 
 func TestActionPolicy(t *testing.T) {
 	ts := newTestServer(t)
-	r := ts.post(t, Prefix+"/tasks", deployerToken, map[string]any{"action": "deploy_nodes", "design_ref": exampleSite(t)})
+	r := ts.post(t, Prefix+"/tasks", deployerToken, map[string]any{"action": "deploy_nodes", "design_ref": testutil.ExampleSite(t)})
 	if r.Code != http.StatusCreated {
 		t.Fatalf("deployer deploys: %d %s", r.Code, r.Raw)
 	}
@@ -289,7 +290,7 @@ func TestActionPolicy(t *testing.T) {
 	n := ts.taskCount(t)
 	ts.rec.Reset()
 	for _, action := range []string{"destroy_nodes", "prepare_site", "relabel_nodes"} {
-		r = ts.post(t, Prefix+"/tasks", deployerToken, map[string]any{"action": action, "design_ref": exampleSite(t)})
+		r = ts.post(t, Prefix+"/tasks", deployerToken, map[string]any{"action": action, "design_ref": testutil.ExampleSite(t)})
 		assertStatusDoc(t, r, http.StatusForbidden, "deployer", action, "physical_provisioner:"+action)
 	}
 	if w := ts.rec.Writes(); len(w) != 0 {
@@ -306,7 +307,7 @@ func TestActionPolicy(t *testing.T) {
 
 func TestCreateTask(t *testing.T) {
 	ts := newTestServer(t)
-	site := exampleSite(t)
+	site := testutil.ExampleSite(t)
 	r := ts.post(t, Prefix+"/tasks", adminToken, map[string]any{"action": "deploy_nodes", "design_ref": site})
 	if r.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.Code, r.Raw)
@@ -518,7 +519,7 @@ func makeTree(t *testing.T, ts *testServer) (parent, child1, child2, grandchild 
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	parent = task.New(task.ActionDeployNodes, exampleSite(t), nil, "admin", now)
+	parent = task.New(task.ActionDeployNodes, testutil.ExampleSite(t), nil, "admin", now)
 	parent.Status = task.StatusQueued
 	if err := ts.raw.CreateTask(ctx, parent); err != nil {
 		t.Fatal(err)
@@ -773,7 +774,7 @@ func sortedCopy(l ...string) []string {
 func TestTaskSteps(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := context.Background()
-	tk, err := ts.orch.Submit(ctx, task.ActionNoop, exampleSite(t), nil, "admin")
+	tk, err := ts.orch.Submit(ctx, task.ActionNoop, testutil.ExampleSite(t), nil, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1023,7 +1024,7 @@ func TestNodeBuildData(t *testing.T) {
 
 func TestNodeFilter(t *testing.T) {
 	ts := newTestServer(t)
-	site := exampleSite(t)
+	site := testutil.ExampleSite(t)
 	post := func(body any) *apiResp {
 		t.Helper()
 		return ts.post(t, Prefix+"/nodefilter", adminToken, body)
@@ -1066,7 +1067,7 @@ func TestNodeFilter(t *testing.T) {
 		})
 	}
 	t.Run("invalid design", func(t *testing.T) {
-		r := post(map[string]any{"design_ref": invalidSample(t)})
+		r := post(map[string]any{"design_ref": testutil.InvalidSample(t)})
 		doc := assertStatusDoc(t, r, http.StatusBadRequest, "failed validation")
 		if doc["reason"] != "DesignInvalid" {
 			t.Errorf("reason %v", doc["reason"])
@@ -1086,7 +1087,7 @@ func TestNodeFilter(t *testing.T) {
 
 func TestValidateDesign(t *testing.T) {
 	ts := newTestServer(t)
-	r := ts.post(t, Prefix+"/validatedesign", adminToken, map[string]any{"href": exampleSite(t), "rel": "design", "type": "application/x-yaml"})
+	r := ts.post(t, Prefix+"/validatedesign", adminToken, map[string]any{"href": testutil.ExampleSite(t), "rel": "design", "type": "application/x-yaml"})
 	if r.Code != http.StatusOK {
 		t.Fatalf("validate: %d %s", r.Code, r.Raw)
 	}
@@ -1095,7 +1096,7 @@ func TestValidateDesign(t *testing.T) {
 		t.Errorf("valid design: %s", r.Raw)
 	}
 
-	r = ts.post(t, Prefix+"/validatedesign", adminToken, map[string]any{"href": "file://" + invalidSample(t)})
+	r = ts.post(t, Prefix+"/validatedesign", adminToken, map[string]any{"href": "file://" + testutil.InvalidSample(t)})
 	doc = assertStatusDoc(t, r, http.StatusBadRequest)
 	list, _ := jget(doc, "details", "messageList").([]any)
 	nerr := 0
@@ -1144,7 +1145,7 @@ func TestDesignsGone(t *testing.T) {
 
 func TestTokensNeverShown(t *testing.T) {
 	ts := newTestServer(t)
-	site := exampleSite(t)
+	site := testutil.ExampleSite(t)
 	tk := ts.createTask(t, task.ActionDeployNodes, nil)
 	id := jstr(tk, "task_id")
 	for _, tok := range []string{adminToken, readerToken, deployerToken, unknownToken, ""} {

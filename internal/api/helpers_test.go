@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,14 +20,13 @@ import (
 	"github.com/drydock-go/drydock/internal/api/auth"
 	"github.com/drydock-go/drydock/internal/api/policy"
 	"github.com/drydock-go/drydock/internal/design"
-	"github.com/drydock-go/drydock/internal/design/ref"
-	"github.com/drydock-go/drydock/internal/design/validate"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/store/sqlite"
 	"github.com/drydock-go/drydock/internal/task"
+	"github.com/drydock-go/drydock/internal/testutil"
 )
 
 // Tokens of the test identities. They look like secrets so that a leak is easy to grep.
@@ -47,58 +44,6 @@ var testPolicy = map[string]string{
 	policy.RuleCreateTask:  "role:admin or role:deployer",
 	policy.RuleDeployNodes: "role:admin or role:deployer",
 }
-
-// moduleDir is the module root (the tests run in internal/api).
-func moduleDir(t testing.TB) string {
-	t.Helper()
-	abs, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
-
-// exampleSite is the absolute path of the example design.
-func exampleSite(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join(moduleDir(t), "examples", "site")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("example site: %v", err)
-	}
-	return p
-}
-
-// invalidSample is one of the original Drydock's sample designs (copied under testdata) that
-// parses but fails validation.
-func invalidSample(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join(moduleDir(t), "testdata", "drydock-samples", "invalid_validation.yaml")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("sample design: %v", err)
-	}
-	return p
-}
-
-// exampleNodes compiles the example site's nodes (once).
-var exampleNodes = sync.OnceValues(func() ([]*design.Node, error) {
-	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "site"))
-	if err != nil {
-		return nil, err
-	}
-	srcs, err := (&ref.Resolver{}).Fetch(context.Background(), root)
-	if err != nil {
-		return nil, err
-	}
-	ds := make([]design.Source, len(srcs))
-	for i, s := range srcs {
-		ds[i] = design.Source{Name: s.Name, Data: s.Data}
-	}
-	rep := validate.Sources(context.Background(), validate.Options{}, ds...)
-	if !rep.Valid() || rep.Site == nil {
-		return nil, errors.New("the example site does not validate")
-	}
-	return rep.Site.Nodes, nil
-})
 
 // recordingStore records every call of a write method, so that a test can assert that a
 // rejected request wrote nothing. Ping fails while pingErr is set.
@@ -300,7 +245,7 @@ func newTestServer(t *testing.T, adjust ...func(*serverOpts)) *testServer {
 		t.Fatalf("open sim: %v", err)
 	}
 	t.Cleanup(func() { site.Close() })
-	nodes, err := exampleNodes()
+	nodes, err := testutil.ExampleNodes()
 	if err != nil {
 		t.Fatalf("compile example site: %v", err)
 	}
@@ -460,7 +405,7 @@ func (ts *testServer) post(t testing.TB, path, token string, v any) *apiResp {
 // createTask creates a task through the API as admin and returns its wire form.
 func (ts *testServer) createTask(t testing.TB, action string, filter any) map[string]any {
 	t.Helper()
-	body := map[string]any{"action": action, "design_ref": exampleSite(t)}
+	body := map[string]any{"action": action, "design_ref": testutil.ExampleSite(t)}
 	if filter != nil {
 		body["node_filter"] = filter
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/store/sqlite"
 	"github.com/drydock-go/drydock/internal/task"
+	"github.com/drydock-go/drydock/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/openapi.json from internal/api/openapi.json")
@@ -231,7 +232,7 @@ func oaPointerFragment(tokens ...string) string {
 }
 
 func TestOpenAPIPublishedCopy(t *testing.T) {
-	published := filepath.Join(moduleDir(t), "docs", "openapi.json")
+	published := filepath.Join(testutil.ModuleDir(t), "docs", "openapi.json")
 	if *update {
 		if err := os.WriteFile(published, OpenAPI(), 0o644); err != nil {
 			t.Fatal(err)
@@ -595,7 +596,7 @@ func TestResponsesConformToOpenAPI(t *testing.T) {
 	t.Cleanup(nolist.Close)
 
 	// The example site's machines exist in the simulated provisioner.
-	siteDir := exampleSite(t)
+	siteDir := testutil.ExampleSite(t)
 	srcs, err := (&ref.Resolver{}).Fetch(ctx, siteDir)
 	if err != nil {
 		t.Fatal(err)
@@ -786,12 +787,12 @@ func TestResponsesConformToOpenAPI(t *testing.T) {
 	}
 	post(p+"/nodefilter", map[string]any{"design_ref": siteDir}, 200)
 	post(p+"/nodefilter", map[string]any{}, 400)
-	post(p+"/nodefilter", map[string]any{"design_ref": invalidSample(t)}, 400)
+	post(p+"/nodefilter", map[string]any{"design_ref": testutil.InvalidSample(t)}, 400)
 	post(p+"/nodefilter", map[string]any{"design_ref": filepath.Join(dir, "missing.yaml")}, 400)
 	post(p+"/validatedesign", map[string]any{"href": siteDir, "rel": "design", "type": "application/x-yaml"}, 200)
 	c.do(hs.URL, oaRequest{method: "POST", path: p + "/validatedesign", body: map[string]any{"href": siteDir},
 		contentType: "application/json; charset=utf-8", header: admin, want: 200})
-	_, failed := post(p+"/validatedesign", map[string]any{"href": invalidSample(t)}, 400)
+	_, failed := post(p+"/validatedesign", map[string]any{"href": testutil.InvalidSample(t)}, 400)
 	if jget(failed, "status") != "Failure" || jget(failed, "details", "errorCount") == float64(0) {
 		t.Errorf("POST /validatedesign with an invalid design: %v", failed)
 	}

@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/drydock-go/drydock/internal/driver/ipmi/ipmitest"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -47,11 +46,13 @@ import (
 	"github.com/drydock-go/drydock/internal/api/auth"
 	"github.com/drydock-go/drydock/internal/config"
 	"github.com/drydock-go/drydock/internal/design"
+	"github.com/drydock-go/drydock/internal/driver/ipmi/ipmitest"
 	"github.com/drydock-go/drydock/internal/driver/redfish/redfishsim"
 	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/driver/sim/simbmc"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/task"
+	"github.com/drydock-go/drydock/internal/testutil"
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -130,23 +131,6 @@ func foreignLibvirt() string {
 		return "libvirtd (pid " + strings.Fields(string(out))[0] + ")"
 	}
 	return ""
-}
-
-// repoRoot is the directory of go.mod above this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above " + filepath.Dir(file))
-		}
-		dir = parent
-	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,7 +260,7 @@ type libvirtEnv struct {
 func startLibvirtEnv(t *testing.T) *libvirtEnv {
 	t.Helper()
 	requireLibvirt(t)
-	e := &libvirtEnv{dir: t.TempDir(), script: filepath.Join(repoRoot(t), "scripts", "libvirt-test-env")}
+	e := &libvirtEnv{dir: t.TempDir(), script: filepath.Join(testutil.ModuleDir(t), "scripts", "libvirt-test-env")}
 	e.sock = filepath.Join(e.dir, "run", "libvirt-sock")
 	stop := func() (string, error) {
 		out, err := exec.Command(e.script, "stop", e.dir).CombinedOutput()

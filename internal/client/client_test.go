@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,15 +24,13 @@ import (
 	"github.com/drydock-go/drydock/internal/api/auth"
 	"github.com/drydock-go/drydock/internal/api/policy"
 	"github.com/drydock-go/drydock/internal/api/wire"
-	"github.com/drydock-go/drydock/internal/design"
-	"github.com/drydock-go/drydock/internal/design/ref"
-	"github.com/drydock-go/drydock/internal/design/validate"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/store/sqlite"
 	"github.com/drydock-go/drydock/internal/task"
+	"github.com/drydock-go/drydock/internal/testutil"
 )
 
 // Tokens of the test identities; they look like secrets so that a leak is easy to spot.
@@ -43,57 +40,6 @@ const (
 )
 
 // --- a real API server ---------------------------------------------------------------------
-
-// moduleDir is the module root (the tests run in internal/client).
-func moduleDir(t testing.TB) string {
-	t.Helper()
-	abs, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
-
-// exampleSite is the absolute path of the example design (valid).
-func exampleSite(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join(moduleDir(t), "examples", "site")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("example site: %v", err)
-	}
-	return p
-}
-
-// invalidSample is a design that parses but fails validation.
-func invalidSample(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join(moduleDir(t), "testdata", "drydock-samples", "invalid_validation.yaml")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("sample design: %v", err)
-	}
-	return p
-}
-
-// exampleNodes compiles the example site's nodes (once).
-var exampleNodes = sync.OnceValues(func() ([]*design.Node, error) {
-	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "site"))
-	if err != nil {
-		return nil, err
-	}
-	srcs, err := (&ref.Resolver{}).Fetch(context.Background(), root)
-	if err != nil {
-		return nil, err
-	}
-	ds := make([]design.Source, len(srcs))
-	for i, s := range srcs {
-		ds[i] = design.Source{Name: s.Name, Data: s.Data}
-	}
-	rep := validate.Sources(context.Background(), validate.Options{}, ds...)
-	if !rep.Valid() || rep.Site == nil {
-		return nil, errors.New("the example site does not validate")
-	}
-	return rep.Site.Nodes, nil
-})
 
 // apiEnv is a real API server (SQLite store, orchestrator not running, simulated site with the
 // example's machines) behind an httptest server, and a client of it with the admin token.
@@ -118,7 +64,7 @@ func newAPI(t *testing.T) *apiEnv {
 		t.Fatalf("open sim: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	nodes, err := exampleNodes()
+	nodes, err := testutil.ExampleNodes()
 	if err != nil {
 		t.Fatalf("compile example site: %v", err)
 	}
@@ -144,7 +90,7 @@ func newAPI(t *testing.T) *apiEnv {
 		t.Fatalf("New(%q): %v", hs.URL, err)
 	}
 	c.Backoff, c.MaxBackoff = time.Millisecond, 2*time.Millisecond
-	return &apiEnv{url: hs.URL, raw: st, orch: orch, site: exampleSite(t), c: c}
+	return &apiEnv{url: hs.URL, raw: st, orch: orch, site: testutil.ExampleSite(t), c: c}
 }
 
 // asError returns err as *Error, failing the test when it is not one.
@@ -722,7 +668,7 @@ func TestNodeFilterAndValidateDesign(t *testing.T) {
 		t.Errorf("filtered nodes %v, want %v", some, want)
 	}
 	// A design that fails validation cannot select nodes: an error.
-	_, err = e.c.NodeFilter(ctx, invalidSample(t), nil)
+	_, err = e.c.NodeFilter(ctx, testutil.InvalidSample(t), nil)
 	if ae := asError(t, err); ae.Code != http.StatusBadRequest || ae.Status == nil || ae.Status.Reason != "DesignInvalid" {
 		t.Errorf("node filter of an invalid design: %v", err)
 	}
@@ -735,7 +681,7 @@ func TestNodeFilterAndValidateDesign(t *testing.T) {
 		t.Errorf("valid design: %+v", st)
 	}
 
-	st, err = e.c.ValidateDesign(ctx, invalidSample(t))
+	st, err = e.c.ValidateDesign(ctx, testutil.InvalidSample(t))
 	if err != nil {
 		t.Fatalf("invalid design: error %v, want a Failure verdict", err)
 	}
