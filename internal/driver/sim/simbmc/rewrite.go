@@ -12,10 +12,16 @@ import (
 )
 
 // RewriteOOB returns a design document stream in which every BaremetalNode named in params has
-// its data.oob mapping set to include params[node] (other keys of the node's oob mapping are
-// kept; profile-inherited keys are overridden because the node's own values win). Documents
-// are re-encoded; comments may move.
+// its data.oob mapping set to include params[node] (see RewriteNodes).
 func RewriteOOB(src []byte, params map[string]map[string]string) ([]byte, error) {
+	return RewriteNodes(src, "oob", params)
+}
+
+// RewriteNodes returns a design document stream in which every BaremetalNode named in params
+// has its data.<section> mapping (oob, metadata, ...) set to include params[node]: other keys
+// are kept, and the node's own values override what its profiles set. Documents are
+// re-encoded; comments may move.
+func RewriteNodes(src []byte, section string, params map[string]map[string]string) ([]byte, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
@@ -38,13 +44,13 @@ func RewriteOOB(src []byte, params map[string]map[string]string) ([]byte, error)
 					if data == nil || data.Kind != yaml.MappingNode {
 						return nil, fmt.Errorf("BaremetalNode %s has no data mapping", name)
 					}
-					oob := get(data, "oob")
-					if oob == nil {
-						oob = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-						data.Content = append(data.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "oob"}, oob)
+					m := get(data, section)
+					if m == nil {
+						m = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+						data.Content = append(data.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: section}, m)
 					}
 					for _, k := range sortedKeys(p) {
-						set(oob, k, p[k])
+						set(m, k, p[k])
 					}
 				}
 			}

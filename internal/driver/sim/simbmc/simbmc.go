@@ -68,7 +68,7 @@ func Serve(ctx context.Context, site *sim.Site, nodes []*design.Node, protocol, 
 				return nil, err
 			}
 			cfg.IDs = append(cfg.IDs, n.Name)
-			cfg.Machines[n.Name] = redfishMachine{b}
+			cfg.Machines[n.Name] = RedfishMachine(b)
 			if n.BootMAC != "" {
 				cfg.MACs[n.Name] = n.BootMAC
 			}
@@ -124,6 +124,9 @@ func (c ipmiChassis) SetBootDevice(dev string, persistent bool) error {
 	defer cancel()
 	return c.b.SetNextBoot(ctx, dev)
 }
+
+// RedfishMachine backs a redfishsim system with a simulated machine.
+func RedfishMachine(b *sim.BMC) redfishsim.Machine { return redfishMachine{b} }
 
 // redfishMachine adapts a simulated BMC to redfishsim.
 type redfishMachine struct{ b *sim.BMC }
