@@ -15,9 +15,9 @@ import (
 // designTimeout bounds reading and validating a design for a synchronous request.
 const designTimeout = 2 * time.Minute
 
-// validation bounds concurrent design validations: each may hold a large design in memory
-// and keep a core busy.
-var validation = make(chan struct{}, 2)
+// maxValidations bounds a server's concurrent design validations: each may hold a large design
+// in memory and keep a core busy.
+const maxValidations = 2
 
 // loadDesign fetches and validates a design for a request. Unreadable designs are 400s whose
 // Status carries the reason.
@@ -25,8 +25,8 @@ func (s *Server) loadDesign(ctx context.Context, designRef string) (*validate.Re
 	ctx, cancel := context.WithTimeout(ctx, designTimeout)
 	defer cancel()
 	select {
-	case validation <- struct{}{}:
-		defer func() { <-validation }()
+	case s.validations <- struct{}{}:
+		defer func() { <-s.validations }()
 	case <-ctx.Done():
 		return nil, errUnavailable("too many design validations in progress; try again")
 	}

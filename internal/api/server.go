@@ -67,8 +67,9 @@ type Server struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
-	mux    *http.ServeMux
-	routes map[string]*route // by pattern
+	mux         *http.ServeMux
+	routes      map[string]*route // by pattern
+	validations chan struct{}     // slots for concurrent design validations
 }
 
 // DefaultMaxBody is the default request body limit.
@@ -121,6 +122,7 @@ func (s *Server) init() {
 	}
 	s.mux = http.NewServeMux()
 	s.routes = map[string]*route{}
+	s.validations = make(chan struct{}, maxValidations)
 	p := Prefix
 	// Public.
 	s.handle("GET", "/versions", "", s.versions)
