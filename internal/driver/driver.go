@@ -64,6 +64,39 @@ type Result struct {
 	Skipped bool
 	// Data carries call-specific facts (inventory, identified system id), stored as step detail.
 	Data map[string]any
+	// BuildData are facts about the node collected by this call (hardware inventory, LLDP
+	// neighbours, script output); the orchestrator stores them with the step's task.
+	BuildData []BuildData
+}
+
+// BuildData is one fact about a node a driver collected.
+type BuildData struct {
+	Generator string    // what produced it: lshw, lldp, commission:<script>, deploy:<script>
+	Format    string    // MIME type: text/xml, application/json, text/plain
+	Data      []byte
+	Collected time.Time // when the provisioner collected it; zero: now
+}
+
+// BootActions is a node's boot action context for one deployment, handed to Deploy so that
+// the driver places it on the node (MAAS: a tag carrying the key, the package list as
+// cloud-init user data). The node fetches its assets from ReportURL's server with the key and
+// reports each action's status there.
+type BootActions struct {
+	Key       []byte // the node's identity key; never log it
+	ReportURL string // base URL of the boot action API, ending in /bootactions/
+	Actions   []BootActionRef
+	// UserData is the cloud-init user data with the node's pkg_list packages ("" when none).
+	UserData string
+}
+
+// KeyHex is the key as the node presents it in X-Bootaction-Key.
+func (b *BootActions) KeyHex() string { return fmt.Sprintf("%x", b.Key) }
+
+// BootActionRef is one boot action targeting the node.
+type BootActionRef struct {
+	ID        string // ULID the node reports on
+	Name      string
+	Signaling bool // whether the deployment waits for the node's report
 }
 
 // OK is a Done result with a message.
@@ -117,6 +150,21 @@ type Call struct {
 	// happened after Since before acting again.
 	Resumed bool
 	Since   time.Time
+	// BootActions is set on deploy calls for a node that boot actions target (nil otherwise).
+	BootActions *BootActions
+	// DeviceNames maps the node's hardware-profile device aliases to kernel device names, as
+	// resolved from the node's latest lshw build data (set on the deploy_nodes steps; aliases
+	// without a match are absent). Use DeviceName.
+	DeviceNames map[string]string
+}
+
+// DeviceName returns the kernel name of a device alias (or name) when the node's hardware
+// inventory resolved it, else the name itself.
+func (c Call) DeviceName(name string) string {
+	if n, ok := c.DeviceNames[name]; ok && n != "" {
+		return n
+	}
+	return name
 }
 
 // BootDevice is a next-boot device.

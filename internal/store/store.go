@@ -136,6 +136,42 @@ type Store interface {
 	// ListBuildData returns the records matching q, oldest first (by Collected, then insertion).
 	ListBuildData(ctx context.Context, q BuildDataQuery) ([]BuildData, error)
 
+	// Boot actions: what each node runs after deployment, and what it reports (see
+	// bootactions.go for the records).
+
+	// EnsureBootActions records a node's boot action context and its actions for one
+	// deployment, once. When the node's current context already belongs to c.Deployment it is
+	// returned with that deployment's actions, unchanged (the given key and actions are
+	// ignored): a retried or resumed deploy step hands the node the same key. Otherwise c
+	// becomes the node's current context, the actions are inserted, and the previous
+	// deployment's actions still incomplete become superseded. Guarded by the lease of the
+	// top-level task (ErrLeaseLost).
+	EnsureBootActions(ctx context.Context, l task.Lease, c BootActionContext, actions []BootAction) (BootActionContext, []BootAction, error)
+	// GetBootActionContext returns the node's current context, or ErrNotFound.
+	GetBootActionContext(ctx context.Context, node string) (BootActionContext, error)
+	// ListBootActions returns the actions of one deployment of a node, in insertion order.
+	ListBootActions(ctx context.Context, node, deployment string) ([]BootAction, error)
+	// GetBootAction returns an action and the identity key of its deployment, or ErrNotFound.
+	GetBootAction(ctx context.Context, id string) (BootAction, []byte, error)
+	// ReportBootAction records a node's report on one action in one transaction: the messages
+	// go to the action's task, and a non-empty status (BootActionSuccess or BootActionFailure)
+	// finalizes the action. ErrConflict, writing nothing, when the action is not incomplete
+	// (it is final, superseded or unreported); ErrNotFound when it does not exist.
+	ReportBootAction(ctx context.Context, id, status string, msgs []task.Message, now time.Time) (BootAction, error)
+	// BootActionsChanged returns a channel that is closed at the next change of a boot action's
+	// status or messages, made through this store or — PostgreSQL — any store on the same
+	// database. Waiters take a new channel after each wake-up.
+	BootActionsChanged() <-chan struct{}
+
+	// Retention.
+
+	// Purge deletes what is older than before: finished (complete or terminated) top-level
+	// tasks created before it, with all their subtasks at any depth, messages, step runs,
+	// design snapshots, build data and boot action records; and build data collected before it
+	// whose task is finished. Nothing that belongs to an unfinished task is touched. It runs in
+	// one transaction.
+	Purge(ctx context.Context, before time.Time) (PurgeResult, error)
+
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
