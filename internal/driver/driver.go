@@ -71,8 +71,8 @@ type Result struct {
 
 // BuildData is one fact about a node a driver collected.
 type BuildData struct {
-	Generator string    // what produced it: lshw, lldp, commission:<script>, deploy:<script>
-	Format    string    // MIME type: text/xml, application/json, text/plain
+	Generator string // what produced it: lshw, lldp, commission:<script>, deploy:<script>
+	Format    string // MIME type: text/xml, application/json, text/plain
 	Data      []byte
 	Collected time.Time // when the provisioner collected it; zero: now
 }
