@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +24,7 @@ import (
 	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/driver/sim/simbmc"
 	"github.com/drydock-go/drydock/internal/orchestrator"
+	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/task"
 )
 
@@ -109,12 +113,24 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) erro
 		bmcNote = fmt.Sprintf("  BMCs:     %d simulated %s BMCs on 127.0.0.1, driven by the real %s driver\n", len(e.Params), bmcName(bmc), bmcName(bmc))
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
+	// The simulated nodes fetch their boot action assets from the API and report, as real
+	// nodes do: the API listens on a loopback port for the demo's duration.
+	apiURL, closeAPI, err := demoAPI(runCtx, a)
+	if err != nil {
+		stop()
+		return err
+	}
+	defer closeAPI()
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		_ = a.Orch.Run(runCtx)
 	}()
-	defer func() { stop(); <-done }()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		a.Nodes.Run(runCtx)
+	}()
+	defer func() { stop(); <-done; <-done }()
 
 	bold := func(s string) string {
 		if color {
@@ -122,8 +138,8 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) erro
 		}
 		return s
 	}
-	fmt.Fprintf(out, "%s\n  design:   %s\n  state:    %s (embedded store, simulated data centre)\n  log:      %s\n%s\n",
-		bold("Drydock-Go demo"), designRef, dataDir, logFile.Name(), bmcNote)
+	fmt.Fprintf(out, "%s\n  design:   %s\n  state:    %s (embedded store, simulated data centre)\n  log:      %s\n  API:      %s (simulated nodes report their boot actions here)\n%s\n",
+		bold("Drydock-Go demo"), designRef, dataDir, logFile.Name(), apiURL, bmcNote)
 	type row struct {
 		action string
 		t      *task.Task
@@ -159,6 +175,9 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) erro
 	}
 	if a.Sim != nil {
 		if err := printSimSummary(ctx, out, a.Sim); err != nil {
+			return err
+		}
+		if err := printBootActions(ctx, out, a); err != nil {
 			return err
 		}
 	}
@@ -290,4 +309,56 @@ func serveBMCs(ctx context.Context, a *app.App, designRef, dataDir, protocol str
 		}
 	}
 	return dir, e, nil
+}
+
+// demoAPI serves the API on a loopback port and points the nodes' boot action reports at it.
+func demoAPI(ctx context.Context, a *app.App) (string, func(), error) {
+	srv, _, err := a.API(ctx, version)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo API: %w", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	a.Orch.SetBootActionURL(base + "/api/v1.0/bootactions/")
+	return base + "/api/v1.0", func() { _ = hs.Close() }, nil
+}
+
+// printBootActions counts the boot actions of the deployed nodes by status.
+func printBootActions(ctx context.Context, w io.Writer, a *app.App) error {
+	ms, err := a.Sim.Machines(ctx)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, m := range ms {
+		bc, err := a.Store.GetBootActionContext(ctx, m.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		acts, err := a.Store.ListBootActions(ctx, m.Name, bc.Deployment)
+		if err != nil {
+			return err
+		}
+		for _, act := range acts {
+			counts[act.Status]++
+		}
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, st := range []string{store.BootActionSuccess, store.BootActionFailure, store.BootActionIncomplete, store.BootActionUnreported} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	fmt.Fprintf(w, "  boot actions: %s (unreported: signaling off)\n", strings.Join(parts, ", "))
+	return nil
 }

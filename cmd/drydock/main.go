@@ -45,7 +45,7 @@ func newRoot() *cobra.Command {
 		Version:       version,
 	}
 	root.AddCommand(newValidateCmd(), newRenderCmd(), newDemoCmd(), newServeCmd(), newMigrateCmd(), newTaskCmd(),
-		newNodeCmd(), newDesignCmd(), newTokenCmd(), newPolicyCmd(), newSimCmd())
+		newNodeCmd(), newDesignCmd(), newTokenCmd(), newPolicyCmd(), newSimCmd(), newPurgeCmd())
 	return root
 }
 

@@ -96,6 +96,9 @@ a configuration file and environment variables select PostgreSQL and other drive
 					return &exitError{exitUsage, err}
 				}
 			}
+			if a.Nodes != nil {
+				go a.Nodes.Run(ctx) // the simulated machines' boot actions
+			}
 			orchDone := make(chan error, 1)
 			go func() { orchDone <- a.Orch.Run(ctx) }()
 			select {
@@ -194,6 +197,9 @@ func startAPI(ctx context.Context, cmd *cobra.Command, a *app.App, log *slog.Log
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if c.BootActions.ReportURL == "" {
+		a.Orch.SetBootActionURL(base + "/api/v1.0/bootactions/")
+	}
 	log.Info("API listening", "url", base+"/api/v1.0", "auth", info.Mode)
 	go func() {
 		var err error

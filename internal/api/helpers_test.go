@@ -181,6 +181,21 @@ func (s *recordingStore) PutBuildData(ctx context.Context, bd store.BuildData) e
 	return s.Store.PutBuildData(ctx, bd)
 }
 
+func (s *recordingStore) EnsureBootActions(ctx context.Context, l task.Lease, c store.BootActionContext, a []store.BootAction) (store.BootActionContext, []store.BootAction, error) {
+	s.rec("EnsureBootActions")
+	return s.Store.EnsureBootActions(ctx, l, c, a)
+}
+
+func (s *recordingStore) ReportBootAction(ctx context.Context, id, status string, msgs []task.Message, now time.Time) (store.BootAction, error) {
+	s.rec("ReportBootAction")
+	return s.Store.ReportBootAction(ctx, id, status, msgs, now)
+}
+
+func (s *recordingStore) Purge(ctx context.Context, before time.Time) (store.PurgeResult, error) {
+	s.rec("Purge")
+	return s.Store.Purge(ctx, before)
+}
+
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
 type syncBuffer struct {
 	mu  sync.Mutex

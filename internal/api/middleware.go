@@ -59,7 +59,7 @@ func (w *statusRecorder) Flush() {
 	}
 }
 
-// middleware gives every request an id (X-Drydock-Req), tolerates trailing slashes, recovers
+// middleware gives every request an id (X-Drydock-Req), tolerates trailing and duplicate slashes, recovers
 // from panics with a 500 Status, and logs one line per request: who, what, the policy rule and
 // the outcome. Tokens are never logged.
 func (s *Server) middleware(next http.Handler) http.Handler {
@@ -69,6 +69,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 		w.Header().Set("X-Drydock-Req", ri.id)
 		w.Header().Set("Server", "drydock/"+s.Config.Version)
+		if strings.Contains(r.URL.Path, "//") {
+			// Collapse duplicate slashes (a report URL ending in / joined with "/id"): the
+			// mux would answer with a redirect, which turns a POST into a GET.
+			p := r.URL.Path
+			for strings.Contains(p, "//") {
+				p = strings.ReplaceAll(p, "//", "/")
+			}
+			r.URL.Path, r.URL.RawPath = p, ""
+		}
 		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 			r.URL.Path = strings.TrimRight(p, "/")
 			if r.URL.Path == "" {

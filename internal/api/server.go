@@ -25,6 +25,7 @@ import (
 
 	"github.com/drydock-go/drydock/internal/api/auth"
 	"github.com/drydock-go/drydock/internal/api/policy"
+	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/design/ref"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/store"
@@ -52,6 +53,11 @@ type Config struct {
 	DesignRoots []string
 	// Version is the server's version, sent in the Server header of every response.
 	Version string
+	// BootActionURL is the boot action API's base URL as nodes reach it, rendered into assets
+	// as action.report_url (default orchestrator.DefaultBootActionURL's value).
+	BootActionURL string
+	// BaclientPath is the drydock-baclient binary served at /bootactions/baclient ("": not served).
+	BaclientPath string
 }
 
 // Server serves the API.
@@ -66,10 +72,14 @@ type Server struct {
 	Config  Config
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// BootActionURL, when set, gives the boot action API's base URL as nodes reach it (it may
+	// be known only once the server listens); else Config.BootActionURL.
+	BootActionURL func() string
 
 	mux         *http.ServeMux
 	routes      map[string]*route // by pattern
 	validations chan struct{}     // slots for concurrent design validations
+	bootSites   *bootSiteCache
 }
 
 // DefaultMaxBody is the default request body limit.
@@ -111,6 +121,9 @@ func (s *Server) init() {
 	if s.Config.Version == "" {
 		s.Config.Version = "dev"
 	}
+	if s.Config.BootActionURL == "" {
+		s.Config.BootActionURL = "http://localhost:9000/api/v1.0/bootactions/"
+	}
 	if s.Config.MaxBody <= 0 {
 		s.Config.MaxBody = DefaultMaxBody
 	}
@@ -122,6 +135,7 @@ func (s *Server) init() {
 	}
 	s.mux = http.NewServeMux()
 	s.routes = map[string]*route{}
+	s.bootSites = &bootSiteCache{}
 	s.validations = make(chan struct{}, maxValidations)
 	p := Prefix
 	// Public.
@@ -130,10 +144,16 @@ func (s *Server) init() {
 	s.handle("GET", p+"/versions", "", s.versions)
 	s.handle("GET", p+"/health", "", s.health)
 	s.handle("GET", p+"/openapi.json", "", s.openapi)
+	// Node-facing boot action endpoints: authenticated by the node's boot action key.
+	s.handle("GET", p+"/bootactions/nodes/{hostname}/files", "", s.bootActionAssets(design.AssetFile))
+	s.handle("GET", p+"/bootactions/nodes/{hostname}/units", "", s.bootActionAssets(design.AssetUnit))
+	s.handle("GET", p+"/bootactions/baclient", "", s.baclient)
+	s.handle("POST", p+"/bootactions/{action_id}", "", s.reportBootAction)
 	// Protected.
 	s.handle("GET", p+"/health/extended", policy.RuleHealthData, s.healthExtended)
 	s.handle("GET", p+"/tasks", policy.RuleReadTask, s.listTasks)
 	s.handle("POST", p+"/tasks", policy.RuleCreateTask, s.createTask)
+	s.handle("DELETE", p+"/tasks", policy.RuleDeleteTasks, s.purgeTasks)
 	s.handle("GET", p+"/tasks/{id}", policy.RuleReadTask, s.getTask)
 	s.handle("GET", p+"/tasks/{id}/steps", policy.RuleReadTask, s.taskSteps)
 	s.handle("GET", p+"/tasks/{id}/builddata", policy.RuleReadBuildData, s.taskBuildData)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/drydock-go/drydock/internal/api"
@@ -97,5 +98,24 @@ func (a *App) API(ctx context.Context, version string) (*api.Server, AuthInfo, e
 	}
 	info.Custom = pol.Custom()
 	return &api.Server{Store: a.Store, Orch: a.Orch, Drivers: a.Drivers, Auth: authn, Policy: pol, Log: a.Log,
-		Config: api.Config{MaxBody: cfg.API.MaxBody, DesignRoots: cfg.API.DesignRoots, Version: version}}, info, nil
+		BootActionURL: a.Orch.BootActionURL,
+		Config: api.Config{MaxBody: cfg.API.MaxBody, DesignRoots: cfg.API.DesignRoots, Version: version,
+			BaclientPath: BaclientPath(cfg)}}, info, nil
+}
+
+// BaclientPath is the drydock-baclient binary the API serves: bootactions.baclient_path, else
+// drydock-baclient next to the running executable when it exists, else none.
+func BaclientPath(cfg config.Config) string {
+	if p := cfg.BootActions.BaclientPath; p != "" {
+		return p
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(filepath.Dir(exe), "drydock-baclient")
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		return p
+	}
+	return ""
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/drydock-go/drydock/internal/config"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/sim"
+	"github.com/drydock-go/drydock/internal/driver/simnode"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/store/postgres"
@@ -29,6 +30,9 @@ type App struct {
 	Drivers driver.Set
 	Orch    *orchestrator.Orchestrator
 	Log     *slog.Logger
+	// Nodes plays the simulated machines' operating system (boot actions); nil without the
+	// simulated node driver. Run starts it.
+	Nodes *simnode.Agent
 }
 
 // OpenStore opens the configured store: PostgreSQL when database.url is set, else the embedded
@@ -109,7 +113,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	a.Drivers = driver.Set{OOB: map[string]driver.OOBDriver{}}
 	if cfg.Drivers.Node == "sim" {
-		a.Drivers.Node = a.Sim.NodeDriver()
+		mode := cfg.Sim.BootActions
+		if mode == "" {
+			mode = simnode.ModeReport
+		}
+		s := a.Sim
+		a.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: mode, Log: log.With("component", "simnode"),
+			Deployed: func(node string) bool { m, ok := s.Machine(node); return ok && m.Status == "Deployed" }}
+		a.Drivers.Node = a.Nodes.Wrap(a.Sim.NodeDriver())
 	}
 	switch cfg.Drivers.OOB {
 	case "sim":
@@ -127,6 +138,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	a.Drivers.Kube = kd
 	a.Orch = orchestrator.New(a.Store, a.Drivers, orchestratorConfig(cfg, opts.Orchestrator), orchestrator.WithLogger(log))
+	if a.Nodes != nil {
+		a.Nodes.URL = a.Orch.BootActionURL
+	}
 	return a, nil
 }
 
@@ -165,6 +179,17 @@ func orchestratorConfig(cfg config.Config, o orchestrator.Config) orchestrator.C
 	}
 	if o.Retries == nil && len(c.Retries) > 0 {
 		o.Retries = c.Retries
+	}
+	if d := cfg.BootActions.Timeout.D(); d > 0 {
+		if o.Timeouts == nil {
+			o.Timeouts = map[string]time.Duration{}
+		}
+		if _, ok := o.Timeouts["bootaction_report"]; !ok {
+			o.Timeouts["bootaction_report"] = d
+		}
+	}
+	if o.BootActionURL == "" {
+		o.BootActionURL = cfg.BootActions.ReportURL
 	}
 	return o
 }

@@ -409,3 +409,14 @@ func (c *Client) Versions(ctx context.Context) (wire.Versions, error) {
 	_, _, err := c.do(ctx, request{method: http.MethodGet, path: "/versions", abs: true}, &v)
 	return v, err
 }
+
+// Purge removes finished tasks created, and build data collected, more than olderThan ago
+// (retention; unfinished tasks are never touched).
+func (c *Client) Purge(ctx context.Context, olderThan time.Duration) (*wire.PurgeResult, error) {
+	var out wire.PurgeResult
+	q := url.Values{"older_than": {olderThan.String()}}
+	if _, _, err := c.do(ctx, request{method: http.MethodDelete, path: "/tasks", query: q, once: true}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

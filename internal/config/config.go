@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +33,23 @@ type Config struct {
 	OOB          OOB          `yaml:"oob"`
 	Kubernetes   Kubernetes   `yaml:"kubernetes"`
 	Orchestrator Orchestrator `yaml:"orchestrator"`
+	BootActions  BootActions  `yaml:"bootactions"`
 	Sim          Sim          `yaml:"sim"`
+}
+
+// BootActions configures boot actions (docs/bootactions.md).
+type BootActions struct {
+	// ReportURL is the boot action API's base URL as the nodes reach it, handed to them and
+	// rendered into their assets as action.report_url. Default: the API's own address
+	// (http://<listen>/api/v1.0/bootactions/), which only works when nodes can reach it.
+	ReportURL string `yaml:"report_url"`
+	// Timeout bounds the wait of deploy_nodes for the nodes' reports (default 15m; the same
+	// as orchestrator.timeouts.bootaction_report).
+	Timeout Duration `yaml:"timeout"`
+	// BaclientPath is the drydock-baclient binary served to nodes at
+	// /api/v1.0/bootactions/baclient. Default: drydock-baclient next to the drydock
+	// executable, when it exists.
+	BaclientPath string `yaml:"baclient_path"`
 }
 
 // API configures the REST API of drydock serve.
@@ -205,6 +222,10 @@ type Sim struct {
 	FailRate float64 `yaml:"fail_rate"`
 	HangRate float64 `yaml:"hang_rate"`
 	FlapRate float64 `yaml:"flap_rate"`
+	// BootActions says what simulated nodes do with their boot actions once deployed: report
+	// (default: fetch the assets from the boot action API and report success) or none (never
+	// report: someone else plays the node, or deploy_nodes times out waiting).
+	BootActions string `yaml:"boot_actions"`
 }
 
 // Duration is a time.Duration written as "30s", "5m".
@@ -338,6 +359,19 @@ func (c Config) Validate() error {
 	if c.API.MaxBody < 0 {
 		errs = append(errs, errors.New("api.max_body must not be negative"))
 	}
+	switch c.Sim.BootActions {
+	case "", "report", "none":
+	default:
+		errs = append(errs, fmt.Errorf("sim.boot_actions: %q is not a mode (report or none)", c.Sim.BootActions))
+	}
+	if u := c.BootActions.ReportURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			errs = append(errs, fmt.Errorf("bootactions.report_url: %q is not an http(s) URL", u))
+		}
+	}
+	if c.BootActions.Timeout < 0 {
+		errs = append(errs, errors.New("bootactions.timeout must not be negative"))
+	}
 	if c.Sim.Jitter < 0 || c.Sim.Jitter >= 1 {
 		errs = append(errs, fmt.Errorf("sim.jitter: %v is not in [0, 1)", c.Sim.Jitter))
 	}
@@ -357,6 +391,9 @@ func (c Config) StorePath() string { return filepath.Join(c.DataDir, "drydock.db
 
 // SimPath is the simulator's state file.
 func (c Config) SimPath() string { return filepath.Join(c.DataDir, "sim.db") }
+
+// SimNodesDir is where the simulated machines keep what was placed on their disks.
+func (c Config) SimNodesDir() string { return filepath.Join(c.DataDir, "sim-nodes") }
 
 // first returns the first non-empty string.
 func first(vs ...string) string {

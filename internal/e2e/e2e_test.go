@@ -25,7 +25,8 @@ import (
 )
 
 // binary is the drydock command built once for the package's tests.
-var binary string
+// The binaries under test, built once by TestMain.
+var binary, baclient string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "drydock-e2e-")
@@ -41,6 +42,15 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building drydock:", err)
+		os.Exit(1)
+	}
+	baclient = filepath.Join(dir, "drydock-baclient") // next to drydock: serve offers it to nodes
+	build = exec.Command("go", "build", "-o", baclient, "./cmd/drydock-baclient")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building drydock-baclient:", err)
 		os.Exit(1)
 	}
 	code := m.Run()

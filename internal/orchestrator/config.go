@@ -34,7 +34,17 @@ type Config struct {
 	NodeWait time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// BootActionURL is the base URL of the boot action API handed to nodes (default
+	// http://localhost:9000/api/v1.0/bootactions/; a site must set it to an address its nodes
+	// reach).
+	BootActionURL string
+	// BootActionRecheck is how often bootaction_report re-reads the reports even when the
+	// store did not wake it (default 30s).
+	BootActionRecheck time.Duration
 }
+
+// DefaultBootActionURL is where nodes report when nothing else is configured.
+const DefaultBootActionURL = "http://localhost:9000/api/v1.0/bootactions/"
 
 func (c Config) withDefaults() Config {
 	if c.ID == "" {
@@ -57,6 +67,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.BootActionURL == "" {
+		c.BootActionURL = DefaultBootActionURL
+	}
+	if c.BootActionRecheck <= 0 {
+		c.BootActionRecheck = 30 * time.Second
 	}
 	return c
 }

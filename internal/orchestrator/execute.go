@@ -46,6 +46,9 @@ type run struct {
 	finished atomic.Bool // the task's final outcome is recorded
 
 	created []chan struct{} // closed when each step's runs exist
+
+	namesMu sync.Mutex
+	names   map[string]map[string]string // node -> device alias -> kernel name
 }
 
 type runKey struct{ step, node string }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/driver"
+	"github.com/drydock-go/drydock/internal/store"
+	"github.com/drydock-go/drydock/internal/task"
 )
 
 // fakeDriver is a scriptable node + OOB driver for orchestrator tests. By default every call
@@ -18,6 +20,12 @@ type fakeDriver struct {
 	script  map[string]func(ctx context.Context, c driver.Call, n int) driver.Result // "op/node" or "op/*"
 	started map[string]time.Time
 	ended   map[string]time.Time
+	// nodes, when set, plays deployed nodes: a successful deploy of a node with boot actions
+	// reports success for each signaling action (outcome overrides it per node: "failure",
+	// or "none" for a node that never reports).
+	nodes   store.Store
+	outcome map[string]string
+	placed  map[string][]*driver.BootActions // what each node was handed, per deploy call
 }
 
 func newFake() *fakeDriver {
@@ -124,7 +132,34 @@ func (f *fakeDriver) ApplyPlatform(ctx context.Context, c driver.Call) driver.Re
 	return f.simple("apply_node_platform")(ctx, c)
 }
 func (f *fakeDriver) Deploy(ctx context.Context, c driver.Call) driver.Result {
-	return f.simple("deploy_node")(ctx, c)
+	res := f.simple("deploy_node")(ctx, c)
+	f.mu.Lock()
+	if f.placed == nil {
+		f.placed = map[string][]*driver.BootActions{}
+	}
+	f.placed[c.Node.Name] = append(f.placed[c.Node.Name], c.BootActions)
+	outcome, st := f.outcome[c.Node.Name], f.nodes
+	f.mu.Unlock()
+	if res.Outcome != driver.Done || c.BootActions == nil || st == nil || outcome == "none" {
+		return res
+	}
+	if outcome == "" {
+		outcome = store.BootActionSuccess
+	}
+	for _, a := range c.BootActions.Actions {
+		if a.Signaling {
+			msg := task.Message{Message: "node ran " + a.Name, Error: outcome != store.BootActionSuccess, ContextType: task.ContextBootAction, Context: a.ID}
+			_, _ = st.ReportBootAction(context.WithoutCancel(ctx), a.ID, outcome, []task.Message{msg}, time.Now())
+		}
+	}
+	return res
+}
+
+// placedOn returns what the node was handed on each deploy call.
+func (f *fakeDriver) placedOn(node string) []*driver.BootActions {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*driver.BootActions(nil), f.placed[node]...)
 }
 func (f *fakeDriver) Destroy(ctx context.Context, c driver.Call) driver.Result {
 	return f.simple("destroy_node")(ctx, c)

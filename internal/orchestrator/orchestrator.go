@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,6 +60,20 @@ type Orchestrator struct {
 	running map[uuid.UUID]*run
 
 	designs designCache
+
+	bootURL atomic.Pointer[string] // overrides cfg.BootActionURL once set
+}
+
+// SetBootActionURL sets the boot action API's base URL handed to nodes from now on (a server
+// that listens on a port chosen at start knows it only then).
+func (o *Orchestrator) SetBootActionURL(u string) { o.bootURL.Store(&u) }
+
+// BootActionURL is the boot action API's base URL handed to nodes.
+func (o *Orchestrator) BootActionURL() string {
+	if u := o.bootURL.Load(); u != nil && *u != "" {
+		return *u
+	}
+	return o.cfg.BootActionURL
 }
 
 // Option configures an Orchestrator.

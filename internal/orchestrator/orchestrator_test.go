@@ -48,6 +48,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	h := &harness{t: t, st: st, fake: newFake(), cfg: cfg}
+	h.fake.nodes = st // deployed nodes report their boot actions
 	h.drvrs = h.fake.set()
 	return h
 }

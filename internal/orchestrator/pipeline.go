@@ -148,6 +148,9 @@ func (r *run) runStep(ctx context.Context, s *Step, node *design.Node) bool {
 		Attempt: prev.Attempts, Resumed: resumed, Since: since}
 	if node != nil {
 		call.Last = r.lastState(node.Name)
+		if r.wf.Action == task.ActionDeployNodes {
+			call.DeviceNames = r.deviceNames(ctx, node)
+		}
 	}
 	if s.Skip != nil {
 		if reason := s.Skip(ctx, r, node); reason != "" {
@@ -163,6 +166,9 @@ func (r *run) runStep(ctx context.Context, s *Step, node *design.Node) bool {
 		res := s.Run(stepCtx, r, call)
 		if res.State != nil && node != nil {
 			r.noteState(node.Name, res.State)
+		}
+		if len(res.BuildData) > 0 && node != nil {
+			r.saveBuildData(context.WithoutCancel(ctx), s, node.Name, res.BuildData)
 		}
 		if ctx.Err() != nil {
 			if errors.Is(context.Cause(ctx), errTerminated) {

@@ -61,6 +61,7 @@ const (
 	commissionTimeout  = 30 * time.Minute
 	deployTimeout      = 45 * time.Minute
 	destroyTimeout     = 30 * time.Minute
+	bootActionTimeout  = 15 * time.Minute
 )
 
 // workflows returns every top-level action's workflow. The step sequences follow the original
@@ -98,7 +99,9 @@ func workflows() map[string]*Workflow {
 			{Key: "apply_node_networking", Action: "apply_node_networking", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall(driver.NodeDriver.ApplyNetworking)},
 			{Key: "apply_node_storage", Action: "apply_node_storage", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall(driver.NodeDriver.ApplyStorage)},
 			{Key: "apply_node_platform", Action: "apply_node_platform", Timeout: defaultStepTimeout, Retries: 2, Run: nodeCall(driver.NodeDriver.ApplyPlatform)},
-			{Key: "deploy_node", Action: "deploy_node", Timeout: deployTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.Deploy)},
+			{Key: "deploy_node", Action: "deploy_node", Timeout: deployTimeout, Retries: 3, Run: runDeployNode},
+			// Wait for the node's boot actions to report (one attempt: the wait is the step).
+			{Key: "bootaction_report", Action: "bootaction_report", Timeout: bootActionTimeout, RefusalIsFinal: true, Run: runBootActionReport},
 		}},
 		task.ActionDestroyNodes: {Action: task.ActionDestroyNodes, Scope: ScopeNodes, Steps: []Step{
 			{Key: "destroy_node", Action: "destroy_node", Timeout: destroyTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.Destroy)},

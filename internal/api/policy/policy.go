@@ -114,7 +114,7 @@ var defaults = []Rule{
 	{RuleDeployNodes, DefaultExpression, "Create deploy_nodes task"},
 	{RuleDestroyNodes, DefaultExpression, "Create destroy_nodes task"},
 	{RuleRelabelNodes, DefaultExpression, "Create relabel_nodes task"},
-	{RuleDeleteTasks, DefaultExpression, "Delete tasks by age (DELETE /api/v1.0/tasks; reserved: retention is not served yet)"},
+	{RuleDeleteTasks, DefaultExpression, "Delete finished tasks and old build data by age (DELETE /api/v1.0/tasks?days=N)"},
 	{RuleReadBuildData, DefaultExpression, "Read build data (GET /api/v1.0/nodes/{hostname}/builddata, GET /api/v1.0/tasks/{id}/builddata)"},
 	{RuleTerminateTask, DefaultExpression, "Terminate a queued or running task"},
 	{RuleRetryTask, DefaultExpression, "Retry (requeue) a task that did not succeed"},

@@ -213,3 +213,12 @@ type Status = status.Status
 
 // Machine is a machine in GET /nodes.
 type Machine = driver.Machine
+
+// PurgeResult is the answer of DELETE /tasks?days=N (or ?older_than=DURATION): what retention
+// removed. Unfinished tasks and what belongs to them are never removed.
+type PurgeResult struct {
+	Before             time.Time `json:"before"`
+	TasksDeleted       int64     `json:"tasks_deleted"`
+	BuildDataDeleted   int64     `json:"build_data_deleted"`
+	BootActionsDeleted int64     `json:"boot_actions_deleted"`
+}

@@ -604,7 +604,7 @@ func (g *gen) bootActions() {
       permissions: '555'
       data: |
         #!/bin/bash
-        echo 'Provisioned {{ node.hostname }}.{{ node.domain }} by Drydock' > /etc/motd
+        echo 'Provisioned {{ .node.hostname }}.{{ .node.domain }} by Drydock' > /etc/motd
       data_pipeline:
         - utf8_decode
         - template
@@ -653,7 +653,7 @@ func (g *gen) bootActions() {
       permissions: '500'
       data: |
         #!/bin/bash
-        echo 'Checking firmware on {{ node.hostname }}'
+        echo 'Checking firmware on {{ .node.hostname }}'
       data_pipeline:
         - utf8_decode
         - template

@@ -43,6 +43,17 @@
 // that observed the machine carries its State; an Unreachable answer (a flap, a cancelled
 // call) observed nothing and carries none.
 //
+// # Build data
+//
+// Commissioning and deployment report what they found, as MAAS does (driver.Result.BuildData,
+// see builddata.go): the Done result of the ConfigureHardware step whose commissioning
+// completed carries the machine's lshw XML, its LLDP neighbours (lldpctl XML) and a
+// commissioning script's output; the Deploy step's carries the installer's output. The
+// hardware is derived from the machine and the node's hardware profile (hardware.go): devices
+// named by device aliases sit at the aliases' bus addresses with kernel names of their own, so
+// that design.LogicalNames resolves the aliases on the simulated site. ApplyNetworking and
+// ApplyStorage log the device names as Call.DeviceName resolves them.
+//
 // One operation runs per machine at a time; operations on different machines run in
 // parallel. SQLite has one writer, so the site commits through a single connection, and the
 // operations waiting at the same moment share one transaction (each stays atomic).

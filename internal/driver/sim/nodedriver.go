@@ -159,6 +159,25 @@ func platformDigest(n *design.Node) string {
 	}{n.Image, n.Kernel, n.KernelParams, n.Tags, n.OwnerData})
 }
 
+// networkingDevices lists the NICs of each interface as the call resolves the hardware
+// profile's aliases ("alias=kernel name"), for the operation log.
+func networkingDevices(c driver.Call) string {
+	parts := make([]string, 0, len(c.Node.Interfaces))
+	for _, ifc := range c.Node.Interfaces {
+		parts = append(parts, ifc.Name+" on "+strings.Join(resolved(c, ifc.Slaves), " "))
+	}
+	return "interfaces: " + strings.Join(parts, ", ")
+}
+
+// storageDevices lists the storage devices as the call resolves them, for the operation log.
+func storageDevices(c driver.Call) string {
+	names := make([]string, len(c.Node.Devices))
+	for i, d := range c.Node.Devices {
+		names[i] = d.Name
+	}
+	return "devices: " + strings.Join(resolved(c, names), " ")
+}
+
 func notFound(m *Machine) driver.Result {
 	return driver.Fail("node %s not found in the provisioner (no machine with boot MAC %s)", m.Name, m.BootMAC)
 }
@@ -187,7 +206,9 @@ func (d nodeDriver) ConfigureHardware(ctx context.Context, c driver.Call) driver
 		switch m.Status {
 		case StatusReady, StatusAllocated, StatusDeploying, StatusDeployed:
 			if m.Status == StatusReady && t.fresh(Commission) {
-				return driver.OK("commissioned: Ready")
+				r := driver.OK("commissioned: Ready")
+				r.BuildData = commissionBuildData(m, c, true)
+				return r
 			}
 			return skipped("already commissioned (%s)", m.Status)
 		case StatusCommissioning:
@@ -196,7 +217,9 @@ func (d nodeDriver) ConfigureHardware(ctx context.Context, c driver.Call) driver
 			return startCommission(t)
 		case StatusFailedCommissioning:
 			if t.sameStep(Commission) {
-				return driver.Fail("commissioning failed: Failed commissioning")
+				r := driver.Fail("commissioning failed: Failed commissioning")
+				r.BuildData = commissionBuildData(m, c, false)
+				return r
 			}
 			return startCommission(t)
 		case StatusUnknown:
@@ -238,7 +261,7 @@ func skipped(format string, args ...any) driver.Result {
 
 // apply records one configuration step from the applied model, when the machine can take it.
 func (d nodeDriver) apply(ctx context.Context, c driver.Call, k Kind, label, logName string,
-	digest func(*design.Node) string, field func(*Machine) *string) driver.Result {
+	digest func(*design.Node) string, devices func(driver.Call) string, field func(*Machine) *string) driver.Result {
 	return d.s.with(ctx, c, k, func(t *call) driver.Result {
 		m := t.m
 		switch m.Status {
@@ -261,23 +284,27 @@ func (d nodeDriver) apply(ctx context.Context, c driver.Call, k Kind, label, log
 			return interrupted(k, err)
 		}
 		*field(m) = want
-		t.log(logName, "configuration "+want)
+		detail := "configuration " + want
+		if devices != nil {
+			detail += "; " + devices(c)
+		}
+		t.log(logName, detail)
 		return driver.OK("%s configuration %s applied", label, want)
 	})
 }
 
 func (d nodeDriver) ApplyNetworking(ctx context.Context, c driver.Call) driver.Result {
-	return d.apply(ctx, c, ApplyNetworking, "networking", LogApplyNetworking, networkingDigest,
+	return d.apply(ctx, c, ApplyNetworking, "networking", LogApplyNetworking, networkingDigest, networkingDevices,
 		func(m *Machine) *string { return &m.Networking })
 }
 
 func (d nodeDriver) ApplyStorage(ctx context.Context, c driver.Call) driver.Result {
-	return d.apply(ctx, c, ApplyStorage, "storage", LogApplyStorage, storageDigest,
+	return d.apply(ctx, c, ApplyStorage, "storage", LogApplyStorage, storageDigest, storageDevices,
 		func(m *Machine) *string { return &m.Storage })
 }
 
 func (d nodeDriver) ApplyPlatform(ctx context.Context, c driver.Call) driver.Result {
-	return d.apply(ctx, c, ApplyPlatform, "platform", LogApplyPlatform, platformDigest,
+	return d.apply(ctx, c, ApplyPlatform, "platform", LogApplyPlatform, platformDigest, nil,
 		func(m *Machine) *string { return &m.Platform })
 }
 
@@ -287,7 +314,9 @@ func (d nodeDriver) Deploy(ctx context.Context, c driver.Call) driver.Result {
 		switch m.Status {
 		case StatusDeployed:
 			if t.fresh(Deploy) {
-				return driver.OK("deployed")
+				r := driver.OK("deployed")
+				r.BuildData = deployBuildData(m, c, true)
+				return r
 			}
 			return skipped("already deployed")
 		case StatusDeploying:
@@ -319,7 +348,11 @@ func (d nodeDriver) Deploy(ctx context.Context, c driver.Call) driver.Result {
 				from, image, kernel, m.Networking, m.Storage, m.Platform, plan(m)))
 			return driver.Pending(m.Remaining(t.now), "deployment started")
 		case StatusFailedDeployment:
-			return driver.Fail("deployment failed: Failed deployment (destroy the node to release it)")
+			r := driver.Fail("deployment failed: Failed deployment (destroy the node to release it)")
+			if t.fresh(Deploy) {
+				r.BuildData = deployBuildData(m, c, false)
+			}
+			return r
 		case StatusUnknown:
 			return notFound(m)
 		}

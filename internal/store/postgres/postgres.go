@@ -10,6 +10,10 @@
 //
 // Claims use SELECT … FOR UPDATE SKIP LOCKED, and lease-guarded writes lock the task row, so
 // any number of processes may share one database.
+//
+// Besides the pool, a store keeps one connection of its own listening for the boot action
+// reports made by the other processes on the database (see listener), so that its
+// BootActionsChanged wakes up for them too.
 package postgres
 
 import (
@@ -31,9 +35,10 @@ import (
 // showed nearly every request waiting for a connection).
 const DefaultPoolSize = 20
 
-// Open connects to the database at url, migrates it and returns the store on it.
+// Open connects to the database at url, migrates it and returns the store on it, with its
+// listener for other processes' boot action reports started.
 func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
-	db, err := OpenDB(ctx, url)
+	db, cfg, err := openDB(ctx, url)
 	if err != nil {
 		return nil, err
 	}
@@ -41,41 +46,54 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	return sqlstore.New(db, db, sqlstore.Postgres), nil
+	s := sqlstore.New(db, db, sqlstore.Postgres)
+	l, err := startListener(ctx, cfg, s.Instance(), s.WakeBootActions)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	s.OnClose(l.close)
+	return s, nil
 }
 
 // OpenDB connects to the database at url without migrating it: for `drydock migrate` and for
 // reporting the schema version (sqlstore.Migrate, sqlstore.Version with sqlstore.Postgres).
 func OpenDB(ctx context.Context, rawURL string) (*sql.DB, error) {
+	db, _, err := openDB(ctx, rawURL)
+	return db, err
+}
+
+// openDB is OpenDB, also returning the connection configuration.
+func openDB(ctx context.Context, rawURL string) (*sql.DB, *pgx.ConnConfig, error) {
 	connURL, pool, err := splitPoolParams(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres database: %w", err)
+		return nil, nil, fmt.Errorf("open postgres database: %w", err)
 	}
 	cfg, err := pgx.ParseConfig(connURL)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres database: %w", err)
+		return nil, nil, fmt.Errorf("open postgres database: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	db := stdlib.OpenDB(*cfg.Copy())
 	db.SetMaxOpenConns(pool)
 	db.SetMaxIdleConns(pool)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open postgres database %s@%s:%d/%s: %w", cfg.User, cfg.Host, cfg.Port, cfg.Database, err)
+		return nil, nil, fmt.Errorf("open postgres database %s@%s:%d/%s: %w", cfg.User, cfg.Host, cfg.Port, cfg.Database, err)
 	}
 	if schema := cfg.RuntimeParams["search_path"]; schema != "" {
 		var cur sql.NullString
 		if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&cur); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("open postgres database: %w", err)
+			return nil, nil, fmt.Errorf("open postgres database: %w", err)
 		}
 		if !cur.Valid {
 			db.Close()
-			return nil, fmt.Errorf("open postgres database: no schema of search_path %q exists", schema)
+			return nil, nil, fmt.Errorf("open postgres database: no schema of search_path %q exists", schema)
 		}
 	}
-	return db, nil
+	return db, cfg, nil
 }
 
 // splitPoolParams removes pool_max_conns (which PostgreSQL would reject as a run-time

@@ -23,6 +23,10 @@ type Dialect struct {
 	readTx *sql.TxOptions
 	// advisoryLock makes Migrate hold a PostgreSQL advisory lock.
 	advisoryLock bool
+	// notify tells other processes, in the transaction of a boot action report, that boot
+	// actions changed ("" when the engine cannot: SQLite). Its arguments are the Store's
+	// instance and the action id.
+	notify string
 }
 
 // SQLite is the dialect of modernc.org/sqlite: timestamps are INTEGER Unix nanoseconds, and
@@ -44,6 +48,8 @@ var Postgres = Dialect{
 	bindTime:     func(t time.Time) any { return t },
 	readTx:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	advisoryLock: true,
+	notify: `SELECT pg_notify('` + BootActionsChannel + `', $1 || ' ' || COALESCE(current_schema(), '') || ' ' ||
+		left($2, 200))`,
 }
 
 // Name is the engine's name ("sqlite" or "postgres").

@@ -44,6 +44,19 @@
 // them too, and their position among their parent's subtasks (seq, taken from a counter on the
 // parent row, which also serialises concurrent registrations).
 //
+// # Boot actions and retention
+//
+// A node has a boot action context per deployment (one of them current) and the actions of each
+// deployment; reports are compare-and-set on an action's status (bootactions.go). A report
+// wakes the BootActionsChanged waiters of its Store; on PostgreSQL it also sends a notice
+// (pg_notify on BootActionsChannel) that the other processes' stores hear on a listening
+// connection (package postgres). SQLite has no such channel: a second process on the same file
+// is not woken, so waiters also re-check periodically.
+//
+// Purge deletes finished task trees (judged by their top-level task, whose row it locks) with
+// everything that references them, and old build data of other finished trees, in one
+// transaction and without VACUUM (purge.go).
+//
 // # Transactions and retries
 //
 // All writes run in a transaction on the write pool (Store.write); reads run in a read

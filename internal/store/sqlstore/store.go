@@ -2,12 +2,15 @@ package sqlstore
 
 import (
 	"context"
+	crand "crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drydock-go/drydock/internal/store"
@@ -18,6 +21,13 @@ type Store struct {
 	w, r  *sql.DB // write and read pools; the same pool on PostgreSQL
 	d     Dialect
 	batch *batcher // group commit of the per-node step writes
+	// instance identifies this Store among the processes sharing the database (in change
+	// notices, so that a Store ignores its own).
+	instance    string
+	bootActions broadcast // BootActionsChanged
+
+	closeMu sync.Mutex
+	closers []func() error // run first by Close (e.g. the PostgreSQL change listener)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -28,9 +38,22 @@ func New(w, r *sql.DB, d Dialect) *Store {
 	if r == nil {
 		r = w
 	}
-	s := &Store{w: w, r: r, d: d}
+	b := make([]byte, 8)
+	_, _ = crand.Read(b)
+	s := &Store{w: w, r: r, d: d, instance: hex.EncodeToString(b)}
 	s.batch = newBatcher(s)
 	return s
+}
+
+// Instance is this Store's random identity among the stores sharing the database.
+func (s *Store) Instance() string { return s.instance }
+
+// OnClose registers fn to be run by Close before it closes the pools (last registered, first
+// run): for what an engine package starts alongside the Store, such as a change listener.
+func (s *Store) OnClose(fn func() error) {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	s.closers = append(s.closers, fn)
 }
 
 // Dialect returns the store's dialect.
@@ -52,10 +75,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pools.
+// Close runs the functions registered with OnClose, then closes the pools.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.closeMu.Unlock()
+	var err error
+	for i := len(closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, closers[i]())
+	}
 	s.batch.close()
-	err := s.w.Close()
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}

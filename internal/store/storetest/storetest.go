@@ -88,12 +88,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Design", testDesign},
 		{"NodeState", testNodeState},
 		{"BuildData", testBuildData},
+		{"BootActions", testBootActions},
+		{"BootActionValidation", testBootActionValidation},
+		{"BootActionLease", testBootActionLease},
+		{"BootActionReports", testBootActionReports},
+		{"BootActionsChanged", testBootActionsChanged},
+		{"Purge", testPurge},
 		{"Ping", testPing},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"TwoProcessesClaim", testTwoProcessesClaim},
 		{"ConcurrentStepFinishes", testConcurrentStepFinishes},
 		{"ConcurrentSubtasks", testConcurrentSubtasks},
 		{"ConcurrentReservations", testConcurrentReservations},
+		{"ConcurrentBootActionReports", testConcurrentBootActionReports},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
