@@ -315,6 +315,8 @@ func TestBootActionReportRefused(t *testing.T) {
 		{"detail without error", path, d.keyHex(), `{"details":[{"message":"x"}]}`, "", http.StatusBadRequest},
 		{"error not a boolean", path, d.keyHex(), `{"details":[{"message":"x","error":"no"}]}`, "", http.StatusBadRequest},
 		{"reserved key", path, d.keyHex(), `{"details":[{"message":"x","error":false,"ts":"now"}]}`, "", http.StatusBadRequest},
+		{"detail key twice", path, d.keyHex(), `{"details":[{"message":"x","error":false,"error":true}]}`, "", http.StatusBadRequest},
+		{"detail key case", path, d.keyHex(), `{"details":[{"Message":"x","message":"y","error":false}]}`, "", http.StatusBadRequest},
 		{"second detail bad", path, d.keyHex(), `{"status":"success","details":[{"message":"ok","error":false},{"message":1,"error":false}]}`, "", http.StatusBadRequest},
 		{"duplicate field", path, d.keyHex(), `{"status":"success","status":"failure"}`, "", http.StatusBadRequest},
 		{"query parameter", path + "?x=1", d.keyHex(), `{"status":"success"}`, "", http.StatusBadRequest},

@@ -6,12 +6,14 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,10 +22,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/oklog/ulid/v2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/drydock-go/drydock/internal/api/auth"
 	"github.com/drydock-go/drydock/internal/api/policy"
+	"github.com/drydock-go/drydock/internal/bootaction"
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/design/ref"
 	"github.com/drydock-go/drydock/internal/design/validate"
@@ -221,7 +225,11 @@ func (c *oaConformance) do(base string, r oaRequest) (http.Header, any) {
 		return resp.Header, nil
 	}
 	if _, ok := content["application/json"]; !ok {
-		t.Errorf("%s: the document declares no application/json body", name)
+		// A binary body (an archive, a program): the documented media type and nothing else.
+		ct := resp.Header.Get("Content-Type")
+		if _, ok := content[ct]; !ok || len(content) != 1 {
+			t.Errorf("%s: Content-Type %q is not the documented one (%v)", name, ct, content)
+		}
 		return resp.Header, nil
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
@@ -293,6 +301,14 @@ func TestResponsesConformToOpenAPI(t *testing.T) {
 	broken := httptest.NewServer((&Server{Store: brokenStore, Orch: orch, Drivers: driver.Set{Node: brokenLister{}},
 		Auth: toks, Policy: pol, Log: log}).Handler())
 	t.Cleanup(broken.Close)
+	// A fourth that serves drydock-baclient.
+	bin := filepath.Join(dir, "drydock-baclient")
+	if err := os.WriteFile(bin, []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	withClient := httptest.NewServer((&Server{Store: st, Orch: orch, Drivers: drivers, Auth: toks, Policy: pol, Log: log,
+		Config: Config{BaclientPath: bin}}).Handler())
+	t.Cleanup(withClient.Close)
 	// A third whose node driver cannot list machines at all.
 	nolist := httptest.NewServer((&Server{Store: st, Orch: orch, Drivers: driver.Set{Node: struct{ driver.NodeDriver }{}},
 		Auth: toks, Policy: pol, Log: log}).Handler())
@@ -359,6 +375,23 @@ func TestResponsesConformToOpenAPI(t *testing.T) {
 	}
 	if err := st.AddMessages(ctx, top.ID, task.NewMessage("deploying", false, task.ContextTask, top.ID.String())); err != nil {
 		t.Fatal(err)
+	}
+	// The node's boot action context, as deploy_node records it.
+	snap := make([]store.DesignSource, len(srcs))
+	for i, s := range srcs {
+		snap[i] = store.DesignSource{Name: s.Name, Data: s.Data}
+	}
+	if err := st.SaveDesign(ctx, top.ID, snap); err != nil {
+		t.Fatal(err)
+	}
+	baKey := hex.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	var baActs []store.BootAction
+	for _, ba := range bootaction.Targeting(rep.Site, node) {
+		baActs = append(baActs, store.BootAction{ID: ulid.Make().String(), Name: ba.Name, Signaling: true, Status: store.BootActionIncomplete})
+	}
+	if _, _, err := st.EnsureBootActions(ctx, lease, store.BootActionContext{NodeName: node, Deployment: top.ID.String() + "/r0",
+		DeployTaskID: top.ID, TaskID: child.ID, Key: bytes.Repeat([]byte{7}, 32), DesignRef: siteDir}, baActs); err != nil || len(baActs) == 0 {
+		t.Fatalf("boot actions: %v (%d)", err, len(baActs))
 	}
 	if err := st.FinishTask(ctx, lease, task.StatusComplete, task.Result{Status: task.ResultFailure, Failures: []string{node}}, now); err != nil {
 		t.Fatal(err)
@@ -502,8 +535,34 @@ func TestResponsesConformToOpenAPI(t *testing.T) {
 	post(p+"/validatedesign", map[string]any{"href": ""}, 400)
 	c.do(hs.URL, oaRequest{method: "POST", path: p + "/validatedesign", body: map[string]any{"href": siteDir}, contentType: "application/yaml", header: admin, want: 415})
 
+	// Boot actions (node-facing: the node's key, no token).
+	key := map[string]string{"X-Bootaction-Key": baKey}
+	files := p + "/bootactions/nodes/" + node + "/files"
+	c.do(hs.URL, oaRequest{method: "GET", path: files, header: key, want: 200})
+	c.do(hs.URL, oaRequest{method: "GET", path: p + "/bootactions/nodes/" + node + "/units", header: key, want: 200})
+	c.do(hs.URL, oaRequest{method: "GET", path: files, want: 401})
+	c.do(hs.URL, oaRequest{method: "GET", path: files, header: map[string]string{"X-Bootaction-Key": strings.Repeat("0", 64)}, want: 403})
+	c.do(hs.URL, oaRequest{method: "GET", path: p + "/bootactions/nodes/" + rep.Site.Nodes[1].Name + "/files", header: key, want: 404})
+	c.do(hs.URL, oaRequest{method: "GET", path: p + "/bootactions/nodes/a$b/units", header: key, want: 400})
+	act := p + "/bootactions/" + baActs[0].ID
+	c.do(hs.URL, oaRequest{method: "POST", path: act, header: key, body: map[string]any{"details": []any{map[string]any{"message": "started", "error": false}}}, want: 200})
+	c.do(hs.URL, oaRequest{method: "POST", path: act, header: key, body: map[string]any{"status": "success"}, want: 200})
+	c.do(hs.URL, oaRequest{method: "POST", path: act, header: key, body: map[string]any{"status": "success"}, want: 409})
+	c.do(hs.URL, oaRequest{method: "POST", path: act, header: key, body: map[string]any{"status": "maybe"}, want: 400})
+	c.do(hs.URL, oaRequest{method: "POST", path: act, body: map[string]any{"status": "success"}, want: 401})
+	c.do(hs.URL, oaRequest{method: "POST", path: act, header: map[string]string{"X-Bootaction-Key": "00"}, body: map[string]any{"status": "success"}, want: 403})
+	c.do(hs.URL, oaRequest{method: "POST", path: p + "/bootactions/" + ulid.Make().String(), header: key, body: map[string]any{"status": "success"}, want: 404})
+	c.do(hs.URL, oaRequest{method: "POST", path: act, header: key, body: "status=success", contentType: "text/plain", want: 415})
+	c.do(hs.URL, oaRequest{method: "GET", path: p + "/bootactions/baclient", want: 404})
+	c.do(withClient.URL, oaRequest{method: "GET", path: p + "/bootactions/baclient", want: 200})
+
+	// Retention.
+	c.do(hs.URL, oaRequest{method: "DELETE", path: p + "/tasks?days=0", header: admin, want: 400})
+	c.do(hs.URL, oaRequest{method: "DELETE", path: p + "/tasks?days=30", header: admin, want: 200})
+	c.do(hs.URL, oaRequest{method: "DELETE", path: p + "/tasks?days=30", header: map[string]string{"X-Auth-Token": readerToken}, want: 403})
+
 	// Unknown methods and paths.
-	c.do(hs.URL, oaRequest{method: "DELETE", path: p + "/tasks", header: admin, want: 405})
+	c.do(hs.URL, oaRequest{method: "PUT", path: p + "/tasks", header: admin, want: 405})
 	c.do(hs.URL, oaRequest{method: "PUT", path: "/versions", want: 405})
 	c.do(hs.URL, oaRequest{method: "GET", path: p + "/tasks/" + top.ID.String() + "/retry", header: admin, want: 405})
 	get(p+"/no/such/thing", 404)

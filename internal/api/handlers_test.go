@@ -148,7 +148,7 @@ func TestRouting(t *testing.T) {
 	ts := newTestServer(t)
 	t.Run("options", func(t *testing.T) {
 		for path, allow := range map[string]string{
-			Prefix + "/tasks":                     "GET, HEAD, POST, OPTIONS",
+			Prefix + "/tasks":                     "GET, HEAD, POST, DELETE, OPTIONS",
 			Prefix + "/tasks/" + uuid.NewString(): "GET, HEAD, OPTIONS",
 			Prefix + "/validatedesign":            "POST, OPTIONS",
 		} {
@@ -163,7 +163,7 @@ func TestRouting(t *testing.T) {
 	})
 	t.Run("method not allowed", func(t *testing.T) {
 		for _, c := range []struct{ method, path, allow string }{
-			{http.MethodDelete, Prefix + "/tasks", "GET, HEAD, POST, OPTIONS"},
+			{http.MethodPut, Prefix + "/tasks", "GET, HEAD, POST, DELETE, OPTIONS"},
 			{http.MethodPut, Prefix + "/tasks/" + uuid.NewString(), "GET, HEAD, OPTIONS"},
 			{http.MethodGet, Prefix + "/tasks/" + uuid.NewString() + "/terminate", "POST, OPTIONS"},
 			{http.MethodGet, Prefix + "/nodefilter", "POST, OPTIONS"},
