@@ -188,6 +188,18 @@ func TestCLIThroughAPI(t *testing.T) {
 		}
 	}
 
+	// Retention: nothing is 90 days old; a too-short age is refused before any request.
+	out, errOut, code = s.cli(nil, "purge", "--older-than", "90d")
+	if code != 0 || !strings.Contains(out, "Deleted 0 tasks") {
+		t.Errorf("purge: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code = s.cli(nil, "purge", "--older-than", "5m"); code != 2 || !strings.Contains(errOut, "at least 1h") {
+		t.Errorf("purge 5m: exit %d\n%s", code, errOut)
+	}
+	if _, _, code = s.cli(nil, "purge"); code != 2 {
+		t.Errorf("purge without an age: exit %d", code)
+	}
+
 	// Authentication: a wrong token is refused with a hint; the environment overrides the
 	// data directory's token.
 	_, errOut, code = s.cli([]string{"DRYDOCK_TOKEN=not-the-right-token-at-all"}, "task", "list")
