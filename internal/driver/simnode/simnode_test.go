@@ -145,7 +145,11 @@ func TestDeployedNodeReports(t *testing.T) {
 	}
 	deployed.Store(true)
 	api.failNext.Store(1) // a transient failure is retried
-	runUntil(t, a, func() bool { api.mu.Lock(); defer api.mu.Unlock(); return api.reports["01HZZZZZZZZZZZZZZZZZZZZZZA"] == 1 })
+	runUntil(t, a, func() bool {
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		return api.reports["01HZZZZZZZZZZZZZZZZZZZZZZA"] == 1
+	})
 	api.mu.Lock()
 	if api.reports["01HZZZZZZZZZZZZZZZZZZZZZZB"] != 0 {
 		t.Error("an action without signaling was reported")
