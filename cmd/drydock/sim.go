@@ -12,7 +12,7 @@ import (
 
 func newSimCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sim", Short: "Inspect the simulated site (its machines and operation log)"}
-	cmd.AddCommand(newSimLogCmd(), newSimMachinesCmd(), newSimRedfishCmd())
+	cmd.AddCommand(newSimLogCmd(), newSimMachinesCmd(), newSimRedfishCmd(), newSimMaasCmd())
 	return cmd
 }
 
