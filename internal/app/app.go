@@ -81,6 +81,10 @@ type Options struct {
 	// zero keep the configuration's values).
 	Orchestrator orchestrator.Config
 	Logger       *slog.Logger
+	// Nodes, when set, plays the deployed machines' boot actions for a node driver other than
+	// the simulated one (drydock demo --provisioner maas: the emulator's machines are simulated
+	// too); the node driver is wrapped so that it places each node's context on the agent.
+	Nodes *simnode.Agent
 }
 
 // Open assembles a process: store, drivers and orchestrator (not yet running).
@@ -121,6 +125,18 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: mode, Log: log.With("component", "simnode"),
 			Deployed: func(node string) bool { m, ok := s.Machine(node); return ok && m.Status == "Deployed" }}
 		a.Drivers.Node = a.Nodes.Wrap(a.Sim.NodeDriver())
+	}
+	if cfg.Drivers.Node == "maas" {
+		d, err := MAASDriver(cfg.MAAS, log.With("driver", "maas"))
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.Drivers.Node = d
+	}
+	if opts.Nodes != nil && a.Drivers.Node != nil && a.Nodes == nil {
+		a.Nodes = opts.Nodes
+		a.Drivers.Node = a.Nodes.Wrap(a.Drivers.Node)
 	}
 	switch cfg.Drivers.OOB {
 	case "sim":

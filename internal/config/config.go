@@ -34,7 +34,37 @@ type Config struct {
 	Kubernetes   Kubernetes   `yaml:"kubernetes"`
 	Orchestrator Orchestrator `yaml:"orchestrator"`
 	BootActions  BootActions  `yaml:"bootactions"`
+	MAAS         MAAS         `yaml:"maas"`
 	Sim          Sim          `yaml:"sim"`
+}
+
+// MAAS configures the MAAS node driver (drivers.node: maas; docs/maas.md).
+type MAAS struct {
+	// URL is MAAS's base URL, e.g. http://maas.example:5240/MAAS.
+	URL string `yaml:"url"`
+	// The API key (consumer:token:secret): from api_key_file (preferred), the environment
+	// variable named by api_key_env, or api_key; exactly one. $MAAS_API_KEY, when set, is used
+	// when none of them is.
+	APIKey     string `yaml:"api_key"`
+	APIKeyFile string `yaml:"api_key_file"`
+	APIKeyEnv  string `yaml:"api_key_env"`
+	// PollInterval is the wait between two looks at a machine in a long operation (10s).
+	PollInterval Duration `yaml:"poll_interval"`
+	// RequestTimeout bounds each request (60s); Attempts the tries of an idempotent request (4).
+	RequestTimeout Duration `yaml:"request_timeout"`
+	Attempts       int      `yaml:"attempts"`
+	// MaxConcurrent bounds the requests in flight to MAAS (32).
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// UseNodeOOBParams sets each machine's power parameters from the node's oob section.
+	UseNodeOOBParams bool `yaml:"use_node_oob_params"`
+	// SkipBMCConfig commissions without letting MAAS configure the BMC.
+	SkipBMCConfig bool `yaml:"skip_bmc_config"`
+	// Erase is the disk erasure on destroy_nodes: none (default), quick, secure or full.
+	Erase string `yaml:"erase"`
+	// DeleteOnDestroy deletes released machines from MAAS.
+	DeleteOnDestroy bool   `yaml:"delete_on_destroy"`
+	CAFile          string `yaml:"ca_file"`
+	Insecure        bool   `yaml:"insecure"`
 }
 
 // BootActions configures boot actions (docs/bootactions.md).
@@ -323,8 +353,30 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir must not be empty"))
 	}
-	if c.Drivers.Node != "sim" && c.Drivers.Node != "none" {
-		errs = append(errs, fmt.Errorf("drivers.node: %q is not available (available: sim, none)", c.Drivers.Node))
+	switch c.Drivers.Node {
+	case "sim", "none":
+	case "maas":
+		if c.MAAS.URL == "" {
+			errs = append(errs, errors.New("maas.url is required when drivers.node is maas"))
+		} else if u, err := url.Parse(c.MAAS.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("maas.url: %q is not an http(s) URL", c.MAAS.URL))
+		}
+		n := 0
+		for _, v := range []string{c.MAAS.APIKey, c.MAAS.APIKeyFile, c.MAAS.APIKeyEnv} {
+			if v != "" {
+				n++
+			}
+		}
+		if n > 1 {
+			errs = append(errs, errors.New("maas: give one of api_key, api_key_file and api_key_env"))
+		}
+		switch c.MAAS.Erase {
+		case "", "none", "quick", "secure", "full":
+		default:
+			errs = append(errs, fmt.Errorf("maas.erase: %q is not an erase mode (none, quick, secure, full)", c.MAAS.Erase))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("drivers.node: %q is not available (available: sim, maas, none)", c.Drivers.Node))
 	}
 	if c.Drivers.OOB != "sim" && c.Drivers.OOB != "real" && c.Drivers.OOB != "none" {
 		errs = append(errs, fmt.Errorf("drivers.oob: %q is not available (available: sim, real, none)", c.Drivers.OOB))

@@ -231,3 +231,20 @@ func TestBuildDataIsStoredAndResolvesDeviceAliases(t *testing.T) {
 		}
 	}
 }
+
+func TestFoundButRefusedNodeIsNotRebooted(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.fake.on("identify_node", "cmp01", func(ctx context.Context, c driver.Call, n int) driver.Result {
+		r := driver.Fail("machine abc123 found, but MAAS refused the new hostname: 403")
+		r.Data = map[string]any{"system_id": "abc123"}
+		return r
+	})
+	h.start()
+	prep := h.wait(h.submit(task.ActionPrepareNodes, nil).ID)
+	if strings.Join(prep.Result.Failures, ",") != "cmp01" {
+		t.Fatalf("prepare: %+v", prep.Result)
+	}
+	if n := h.fake.count("power_cycle", "cmp01"); n != 0 {
+		t.Errorf("a machine the provisioner knows was power-cycled %d times", n)
+	}
+}

@@ -124,7 +124,9 @@ func runInterrogateOOB(ctx context.Context, r *run, c driver.Call) driver.Result
 }
 
 // runFindNode asks the provisioner whether it already knows the node: both answers succeed,
-// and the answer decides whether the node needs the OOB steps.
+// and the answer decides whether the node needs the OOB steps. A node the provisioner found
+// but refused to update (the driver's Failed result names its system_id) fails the step: a
+// PXE boot would not change that.
 func runFindNode(ctx context.Context, r *run, c driver.Call) driver.Result {
 	res := r.drive(ctx, func() driver.Result { return r.o.drivers.Node.IdentifyNode(ctx, c) })
 	switch res.Outcome {
@@ -132,6 +134,10 @@ func runFindNode(ctx context.Context, r *run, c driver.Call) driver.Result {
 		res.Data = withData(res.Data, "known", true)
 		res.Message = "Node found in provisioner, skipping OOB management."
 	case driver.Failed:
+		if id, _ := res.Data["system_id"].(string); id != "" {
+			// Found, but the provisioner refused to update it: rebooting it would not help.
+			return res
+		}
 		res = driver.Result{Outcome: driver.Done, State: res.State,
 			Message: "Node not known to the provisioner; it will be PXE-booted to enlist it.",
 			Data:    map[string]any{"known": false}}
