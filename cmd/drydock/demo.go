@@ -23,6 +23,7 @@ import (
 	"github.com/drydock-go/drydock/internal/design/ref"
 	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/driver/sim/simbmc"
+	"github.com/drydock-go/drydock/internal/driver/simnode"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/task"
@@ -33,7 +34,7 @@ var demoActions = []string{task.ActionValidateDesign, task.ActionVerifySite, tas
 	task.ActionVerifyNodes, task.ActionPrepareNodes, task.ActionDeployNodes}
 
 func newDemoCmd() *cobra.Command {
-	var dataDir, designRef, bmc string
+	var dataDir, designRef, bmc, provisioner string
 	var keep bool
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -50,17 +51,21 @@ drydock task list, drydock sim log ...).`,
 			if bmc != "" && bmc != "ipmi" && bmc != "redfish" {
 				return &exitError{exitUsage, fmt.Errorf("--bmc must be ipmi or redfish, not %q", bmc)}
 			}
-			return runDemo(cmd, dataDir, designRef, bmc, keep)
+			if provisioner != "sim" && provisioner != "maas" {
+				return &exitError{exitUsage, fmt.Errorf("--provisioner must be sim or maas, not %q", provisioner)}
+			}
+			return runDemo(cmd, dataDir, designRef, bmc, provisioner, keep)
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the demo's state in this directory (default: a temporary one, removed afterwards)")
 	cmd.Flags().StringVarP(&designRef, "design-ref", "d", "", "a site design to use instead of the built-in example")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory")
 	cmd.Flags().StringVar(&bmc, "bmc", "", "put each simulated machine's BMC on loopback over ipmi or redfish and drive it with the real OOB driver")
+	cmd.Flags().StringVar(&provisioner, "provisioner", "sim", "sim (the simulated provisioner) or maas (the real MAAS driver against a MAAS API emulator on loopback)")
 	return cmd
 }
 
-func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) error {
+func runDemo(cmd *cobra.Command, dataDir, designRef, bmc, provisioner string, keep bool) error {
 	out := cmd.OutOrStdout()
 	tty := isTerminal(out)
 	color := tty && os.Getenv("NO_COLOR") == ""
@@ -95,8 +100,21 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) erro
 	}
 	defer logFile.Close()
 	log := slog.New(slog.NewTextHandler(logFile, nil))
-	a, err := app.Open(ctx, cfg, app.Options{Logger: log,
-		Orchestrator: orchestrator.Config{PollInterval: 100 * time.Millisecond, RetryBackoff: 200 * time.Millisecond}})
+	opts := app.Options{Logger: log,
+		Orchestrator: orchestrator.Config{PollInterval: 100 * time.Millisecond, RetryBackoff: 200 * time.Millisecond}}
+	var mx *demoMAAS
+	if provisioner == "maas" {
+		mctx, mstop := context.WithCancel(ctx)
+		defer mstop()
+		if mx, err = startDemoMAAS(mctx, designRef); err != nil {
+			return err
+		}
+		cfg.Drivers.Node = "maas"
+		cfg.MAAS = config.MAAS{URL: mx.url, APIKey: mx.emu.APIKey(), PollInterval: config.Duration(200 * time.Millisecond)}
+		opts.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: simnode.ModeReport, Deployed: mx.deployed,
+			Log: log.With("component", "simnode")}
+	}
+	a, err := app.Open(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -111,6 +129,14 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) erro
 		}
 		defer e.Close()
 		bmcNote = fmt.Sprintf("  BMCs:     %d simulated %s BMCs on 127.0.0.1, driven by the real %s driver\n", len(e.Params), bmcName(bmc), bmcName(bmc))
+	}
+	maasNote := ""
+	if mx != nil {
+		n, err := mx.enlist(ctx, a, designRef)
+		if err != nil {
+			return err
+		}
+		maasNote = fmt.Sprintf("  MAAS:     %s, an emulator of the MAAS API 2.0 with %d enlisted machines, driven by the real MAAS driver\n", mx.url, n)
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	// The simulated nodes fetch their boot action assets from the API and report, as real
@@ -139,7 +165,7 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) erro
 		return s
 	}
 	fmt.Fprintf(out, "%s\n  design:   %s\n  state:    %s (embedded store, simulated data centre)\n  log:      %s\n  API:      %s (simulated nodes report their boot actions here)\n%s\n",
-		bold("Drydock-Go demo"), designRef, dataDir, logFile.Name(), apiURL, bmcNote)
+		bold("Drydock-Go demo"), designRef, dataDir, logFile.Name(), apiURL, bmcNote+maasNote)
 	type row struct {
 		action string
 		t      *task.Task
@@ -173,7 +199,12 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc string, keep bool) erro
 	for _, r := range rows {
 		fmt.Fprintf(out, "  %-16s %-16s %8s  %s\n", r.action, r.t.Result.Status, r.took.Round(10*time.Millisecond), r.t.Result.Message)
 	}
-	if a.Sim != nil {
+	if mx != nil {
+		mx.summary(out)
+		if err := printBootActions(ctx, out, a); err != nil {
+			return err
+		}
+	} else if a.Sim != nil {
 		if err := printSimSummary(ctx, out, a.Sim); err != nil {
 			return err
 		}
