@@ -27,7 +27,7 @@ func TestValidateExitStatus(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"validate", samples + "deckhand_fullsite.yaml"}, 0, "VALID (20 documents, 3 nodes, 0 errors, 1 warning)"},
+		{[]string{"validate", samples + "deckhand_fullsite.yaml"}, 0, "VALID (20 documents, 3 nodes, 0 errors, 6 warnings)"},
 		{[]string{"validate", "file://" + abs(t, samples+"validation.yaml")}, 0, "VALID"},
 		{[]string{"validate", samples + "invalid_validation.yaml"}, 1, "INVALID"},
 		{[]string{"validate", samples + "invalid.yaml"}, 1, "rules not run"},

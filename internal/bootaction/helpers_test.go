@@ -8,7 +8,6 @@ import (
 
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/design/ref"
-	"github.com/drydock-go/drydock/internal/testutil"
 )
 
 // loadSite reads a design (a file or a directory), insists on a clean ingest and compiles it.
@@ -35,13 +34,13 @@ func loadSite(t testing.TB, path string) *design.Site {
 // exampleSite is the repository's example site (examples/site).
 func exampleSite(t testing.TB) *design.Site {
 	t.Helper()
-	return loadSite(t, testutil.ExampleSite(t))
+	return loadSite(t, filepath.Join("..", "..", "examples", "site"))
 }
 
 // fullSite is the original's sample deckhand_fullsite.yaml (it has an SR-IOV interface).
 func fullSite(t testing.TB) *design.Site {
 	t.Helper()
-	return loadSite(t, filepath.Join(testutil.ModuleDir(t), "testdata", "drydock-samples", "deckhand_fullsite.yaml"))
+	return loadSite(t, filepath.Join("..", "..", "testdata", "drydock-samples", "deckhand_fullsite.yaml"))
 }
 
 func mustNode(t testing.TB, s *design.Site, name string) *design.Node {

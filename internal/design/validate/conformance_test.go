@@ -191,6 +191,14 @@ func TestConformanceValidationYAMLEveryRuleSucceeds(t *testing.T) {
 	}
 	for _, r := range validate.Rules() {
 		msgs := byRule[r.Slug]
+		if r.Slug == "bootaction.template" {
+			// The sample's templates are the original's Jinja: valid there, a warning here
+			// (they must be translated before they can be rendered).
+			if len(msgs) == 0 || msgs[0].Level != design.LevelWarning || !strings.Contains(msgs[0].Message, "function \"node\" not defined") {
+				t.Errorf("%s: got %+v", r.Slug, msgs)
+			}
+			continue
+		}
 		if r.Slug == "platform.selection" {
 			if len(msgs) != 2 || msgs[0].Level != design.LevelWarning || msgs[1].Level != design.LevelInfo {
 				t.Errorf("%s: got %+v", r.Slug, msgs)

@@ -39,6 +39,7 @@ var wantRules = map[string]string{
 	"node.references":         "DD3004",
 	"bootaction.definition":   "DD4001", // the original's test_absent_bootaction filters on DD4001
 	"bootaction.pkg-list":     "DD4002",
+	"bootaction.template":     "DD4003",
 	"oob.ipmi":                "DD5001",
 	"oob.libvirt":             "DD5002",
 	"oob.redfish":             "DD5003",

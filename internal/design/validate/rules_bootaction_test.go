@@ -35,6 +35,25 @@ func TestBootactionDefinition(t *testing.T) {
 			docs:     []string{"BootAction/site-setup"},
 		})
 	})
+	t.Run("a Jinja template: a warning", func(t *testing.T) {
+		rep := loadBase(t).set(kBA, "site-setup", "assets.0.data", "V2VsY29tZSB0byB7eyBub2RlLmhvc3RuYW1lIH19Cg==").run()
+		msgs := msgsOf(rep, "bootaction.template")
+		if len(msgs) != 2 || !rep.Valid() {
+			t.Fatalf("want warning + success, valid design, got:\n%s", dump(msgs))
+		}
+		checkMsg(t, msgs[0], "bootaction.template", expect{level: design.LevelWarning,
+			contains: []string{`boot action "site-setup" asset 0 (/etc/motd): data_pipeline segment 2 (template)`, `function "node" not defined`, "{{ .node.x }}"},
+			diag:     "Translate the template", docs: []string{"BootAction/site-setup"}})
+	})
+	t.Run("a Jinja statement in a Go template: a warning", func(t *testing.T) {
+		rep := loadBase(t).set(kBA, "site-setup", "assets.0.data_pipeline", []any{"template"}).
+			set(kBA, "site-setup", "assets.0.data", "{% if x %}on{% endif %} {{ .node.hostname }}").run()
+		msgs := msgsOf(rep, "bootaction.template")
+		if len(msgs) != 2 {
+			t.Fatalf("want warning + success, got:\n%s", dump(msgs))
+		}
+		checkMsg(t, msgs[0], "bootaction.template", expect{level: design.LevelWarning, contains: []string{"Jinja tag"}, docs: []string{"BootAction/site-setup"}})
+	})
 	t.Run("invalid node filter", func(t *testing.T) {
 		// Reading the document already rejects a bad filter; the rule still reports a filter
 		// the compiler could not apply.
