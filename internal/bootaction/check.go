@@ -24,7 +24,9 @@ func CheckTemplates(ba *design.BootAction) []*Error {
 		if path == "" {
 			path = a.Type
 		}
-		fail := func(step string, err error) { out = append(out, &Error{Action: ba.Name, Asset: i, Path: path, Step: step, Err: err}) }
+		fail := func(step string, err error) {
+			out = append(out, &Error{Action: ba.Name, Asset: i, Path: path, Step: step, Err: err})
+		}
 		if a.Location != "" {
 			for _, seg := range a.LocationPipeline {
 				if seg == SegTemplate {
