@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,8 +36,31 @@ import (
 // deployment identifies one deployment of the nodes of a task: the task and its retry number.
 func (r *run) deployment() string { return fmt.Sprintf("%s/r%d", r.t.ID, r.t.Retry) }
 
-// runDeployNode prepares the node's boot action context, then deploys it.
+// Step detail keys of deploy_node about boot actions.
+const (
+	detailBootDeployment = "bootaction_deployment" // the deployment whose context the node was handed
+	detailBootNotRun     = "bootactions"           // why the node's boot actions do not run
+)
+
+// runDeployNode prepares the node's boot action context, then deploys it. A node that is
+// already deployed (by an earlier task) is not handed a new context: it would never receive
+// it, and its current one must stay valid.
 func runDeployNode(ctx context.Context, r *run, c driver.Call) driver.Result {
+	deploy := func(c driver.Call) driver.Result {
+		return r.drive(ctx, func() driver.Result { return r.o.drivers.Node.Deploy(ctx, c) })
+	}
+	if len(bootaction.Targeting(r.site, c.Node.Name)) == 0 {
+		return deploy(c)
+	}
+	earlier, err := r.deployedEarlier(ctx, c)
+	if err != nil {
+		return driver.Unreach("%v", err)
+	}
+	if earlier {
+		res := deploy(c)
+		res.Data = withData(res.Data, detailBootNotRun, "The node was deployed earlier; its boot actions do not run again.")
+		return res
+	}
 	ba, err := r.bootActions(ctx, c.Node)
 	if err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
@@ -52,7 +76,23 @@ func runDeployNode(ctx context.Context, r *run, c driver.Call) driver.Result {
 		return driver.Unreach("Boot actions of %s could not be recorded: %v", c.Node.Name, err)
 	}
 	c.BootActions = ba
-	return r.drive(ctx, func() driver.Result { return r.o.drivers.Node.Deploy(ctx, c) })
+	res := deploy(c)
+	res.Data = withData(res.Data, detailBootDeployment, r.deployment())
+	return res
+}
+
+// deployedEarlier reports whether the node is already deployed by an earlier deployment: it
+// has no context of this deployment yet and the provisioner says it is deployed.
+func (r *run) deployedEarlier(ctx context.Context, c driver.Call) (bool, error) {
+	bc, err := r.o.store.GetBootActionContext(ctx, c.Node.Name)
+	switch {
+	case err == nil && bc.Deployment == r.deployment():
+		return false, nil // this deployment's own context: a retry or a resumption
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return false, fmt.Errorf("reading the boot action context of %s: %w", c.Node.Name, err)
+	}
+	res := r.drive(ctx, func() driver.Result { return r.o.drivers.Node.IdentifyNode(ctx, c) })
+	return res.Outcome == driver.Done && res.State != nil && res.State.Provisioner == "Deployed", nil
 }
 
 // bootActions records (once) and returns the node's boot action context for this deployment,
@@ -99,6 +139,15 @@ func (r *run) bootActions(ctx context.Context, n *design.Node) (*driver.BootActi
 func runBootActionReport(ctx context.Context, r *run, c driver.Call) driver.Result {
 	n := c.Node.Name
 	dep := r.deployment()
+	var d stepDetail
+	if sr := r.getRun("deploy_node", n); len(sr.Detail) > 0 && json.Unmarshal(sr.Detail, &d) == nil {
+		if why, _ := d.Data[detailBootNotRun].(string); why != "" {
+			return driver.Result{Outcome: driver.Done, Skipped: true, Message: why}
+		}
+		if v, _ := d.Data[detailBootDeployment].(string); v != "" {
+			dep = v // deploy_node passed in an earlier run of this task (a retry)
+		}
+	}
 	bc, err := r.o.store.GetBootActionContext(ctx, n)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -114,9 +163,17 @@ func runBootActionReport(ctx context.Context, r *run, c driver.Call) driver.Resu
 	deadline := c.Since.Add(r.o.cfg.timeout(r.stepByKey("bootaction_report")))
 	for {
 		changed := r.o.store.BootActionsChanged()
-		acts, err := r.o.store.ListBootActions(ctx, n, dep)
+		timedOut := !r.now().Before(deadline) || ctx.Err() != nil
+		rctx := ctx
+		if timedOut {
+			// Read the final state even though the step's deadline has passed.
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+		}
+		acts, err := r.o.store.ListBootActions(rctx, n, dep)
 		if err != nil {
-			if ctx.Err() != nil {
+			if rctx.Err() != nil {
 				return driver.Unreach("waiting for boot actions interrupted")
 			}
 			return driver.Unreach("reading the boot actions of %s: %v", n, err)
@@ -127,8 +184,11 @@ func runBootActionReport(ctx context.Context, r *run, c driver.Call) driver.Resu
 				waiting = append(waiting, a.Name)
 			}
 		}
-		timedOut := !r.now().Before(deadline)
 		if len(waiting) == 0 || timedOut {
+			if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+				// Terminated or shutting down: no verdict.
+				return driver.Pending(0, "waiting for boot actions %s", strings.Join(waiting, ", "))
+			}
 			return r.bootActionOutcome(ctx, n, acts)
 		}
 		wait := min(time.Until(deadline), r.o.cfg.BootActionRecheck)
@@ -137,12 +197,6 @@ func runBootActionReport(ctx context.Context, r *run, c driver.Call) driver.Resu
 		case <-changed:
 		case <-t.C:
 		case <-ctx.Done():
-			t.Stop()
-			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-				// The step's own deadline: report each action as it stands.
-				return r.bootActionOutcome(ctx, n, acts)
-			}
-			return driver.Pending(0, "waiting for boot actions %s", strings.Join(waiting, ", "))
 		}
 		t.Stop()
 	}

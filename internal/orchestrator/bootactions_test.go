@@ -248,3 +248,78 @@ func TestFoundButRefusedNodeIsNotRebooted(t *testing.T) {
 		t.Errorf("a machine the provisioner knows was power-cycled %d times", n)
 	}
 }
+
+func TestDeployingADeployedNodeKeepsItsContext(t *testing.T) {
+	cfg := testConfig()
+	cfg.BootActionRecheck = time.Hour
+	h := newHarness(t, cfg)
+	h.start()
+	first := h.wait(h.submit(task.ActionDeployNodes, nil).ID)
+	if first.Result.Status != task.ResultSuccess {
+		t.Fatalf("first deploy: %+v", first.Result)
+	}
+	before, err := h.st.GetBootActionContext(context.Background(), "cmp01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Now the provisioner reports every node deployed: deploying again hands out no new key
+	// and does not wait for reports that will never come.
+	h.fake.on("identify_node", "*", func(ctx context.Context, c driver.Call, n int) driver.Result {
+		return driver.Result{Outcome: driver.Done, State: &driver.NodeState{Provisioner: "Deployed"}}
+	})
+	h.fake.on("deploy_node", "*", func(ctx context.Context, c driver.Call, n int) driver.Result {
+		return driver.Result{Outcome: driver.Done, Skipped: true, Message: "already deployed"}
+	})
+	start := time.Now()
+	again := h.wait(h.submit(task.ActionDeployNodes, nil).ID)
+	if again.Result.Status != task.ResultSuccess || time.Since(start) > 5*time.Second {
+		t.Fatalf("second deploy: %+v after %s\n%s", again.Result, time.Since(start), messagesOf(again))
+	}
+	after, err := h.st.GetBootActionContext(context.Background(), "cmp01")
+	if err != nil || after.Deployment != before.Deployment || after.DeployTaskID != first.ID {
+		t.Errorf("the node's context changed: %+v -> %+v (%v)", before, after, err)
+	}
+	for key, r := range h.runs(again.ID) {
+		if strings.HasPrefix(key, "bootaction_report/") && (r.State != task.StepSkipped || !strings.Contains(r.Message, "deployed earlier")) {
+			t.Errorf("%s: %s %s", key, r.State, r.Message)
+		}
+	}
+	if placed := h.fake.placedOn("cmp01"); placed[len(placed)-1] != nil {
+		t.Error("a deployed node was handed a new context")
+	}
+}
+
+func TestRetryAfterABootActionTimeoutSeesLateReports(t *testing.T) {
+	cfg := testConfig()
+	cfg.Timeouts = map[string]time.Duration{"bootaction_report": 500 * time.Millisecond}
+	h := newHarness(t, cfg)
+	h.fake.outcome = map[string]string{"cmp02": "none"}
+	h.start()
+	dep := h.wait(h.submit(task.ActionDeployNodes, nil).ID)
+	if strings.Join(dep.Result.Failures, ",") != "cmp02" {
+		t.Fatalf("deploy: %+v", dep.Result)
+	}
+	// The node reports late; retrying the task runs bootaction_report again, on the same
+	// deployment (deploy_node passed and is not repeated).
+	for _, a := range h.fake.placedOn("cmp02")[0].Actions {
+		if a.Signaling {
+			if _, err := h.st.ReportBootAction(context.Background(), a.ID, store.BootActionSuccess, nil, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := h.orch.Retry(context.Background(), dep.ID); err != nil {
+		t.Fatal(err)
+	}
+	again := h.wait(dep.ID)
+	for again.Retry != 1 || !again.Status.Final() {
+		time.Sleep(20 * time.Millisecond)
+		again = h.wait(dep.ID)
+	}
+	if again.Result.Status != task.ResultSuccess {
+		t.Fatalf("retried deploy: %+v\n%s", again.Result, messagesOf(again))
+	}
+	if n := h.fake.count("deploy_node", "cmp02"); n != 1 {
+		t.Errorf("cmp02 deployed %d times", n)
+	}
+}

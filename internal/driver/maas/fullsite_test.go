@@ -80,14 +80,21 @@ data:
     - {network: oob, address: 172.16.100.31}
 `
 
-// loadFullSite is deckhand_fullsite.yaml with the storage01 node added.
-func loadFullSite(t testing.TB) *design.Site {
+// fullSiteSources are the documents of the full site: deckhand_fullsite.yaml and the
+// storage01 node.
+func fullSiteSources(t testing.TB) []design.Source {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(sampleDir, "deckhand_fullsite.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := design.Parse(design.Source{Name: "deckhand_fullsite.yaml", Data: data}, design.Source{Name: "lvm.yaml", Data: []byte(lvmNode)})
+	return []design.Source{{Name: "deckhand_fullsite.yaml", Data: data}, {Name: "lvm.yaml", Data: []byte(lvmNode)}}
+}
+
+// loadFullSite is deckhand_fullsite.yaml with the storage01 node added.
+func loadFullSite(t testing.TB) *design.Site {
+	t.Helper()
+	in := design.Parse(fullSiteSources(t)...)
 	if !in.OK() {
 		for _, m := range in.Messages {
 			t.Logf("%s %s: %s", m.Code, m.Level, m.Message)
@@ -136,6 +143,13 @@ func TestFullSiteFieldByField(t *testing.T) {
 }
 
 func checkMachine(t *testing.T, e *env, n *design.Node, st maassim.MachineState) {
+	t.Helper()
+	checkMachineWith(t, e, n, st, bootActions(n))
+}
+
+// checkMachineWith compares a deployed machine with the node's applied model, the node
+// having been deployed with the boot action context ba (nil: no boot action targets it).
+func checkMachineWith(t *testing.T, e *env, n *design.Node, st maassim.MachineState, ba *driver.BootActions) {
 	eq := func(what string, got, want any) {
 		t.Helper()
 		if got != want {
@@ -147,7 +161,11 @@ func checkMachine(t *testing.T, e *env, n *design.Node, st maassim.MachineState)
 	eq("status", st.StatusName, "Deployed")
 	eq("distro_series", st.DistroSeries, n.Image)
 	eq("hwe_kernel", st.HWEKernel, n.Kernel)
-	eq("user_data", string(st.UserData), bootActions(n).UserData)
+	userData := ""
+	if ba != nil {
+		userData = ba.UserData
+	}
+	eq("user_data", string(st.UserData), userData)
 	eq("power_type", st.PowerType, n.OOBType)
 	eq("power_address", st.PowerParams["power_address"], bmcAddress(n))
 
@@ -162,7 +180,10 @@ func checkMachine(t *testing.T, e *env, n *design.Node, st maassim.MachineState)
 	// Kernel parameters and tags.
 	cmdline, _ := n.KernelCommandLine()
 	eq("kernel options", st.KernelOptions, cmdline)
-	wantTags := append([]string{kernelParamsTag(n), bootActionTagPrefix(n) + bootActions(n).KeyHex()}, n.Tags...)
+	wantTags := append([]string{kernelParamsTag(n)}, n.Tags...)
+	if ba != nil {
+		wantTags = append(wantTags, bootActionTagPrefix(n)+ba.KeyHex())
+	}
 	sort.Strings(wantTags)
 	gotTags := append([]string(nil), st.Tags...)
 	sort.Strings(gotTags)
