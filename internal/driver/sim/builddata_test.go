@@ -449,3 +449,45 @@ func TestDiskLetters(t *testing.T) {
 		}
 	}
 }
+
+// Hardware presents the machine exactly as its lshw build data does.
+func TestHardwareMatchesLshw(t *testing.T) {
+	s, err := Open("", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	site := exampleSite(t)
+	n := site.Nodes[0]
+	if err := s.Ensure(n); err != nil {
+		t.Fatal(err)
+	}
+	nics, disks, err := s.Hardware(site, n)
+	if err != nil || len(nics) == 0 || len(disks) == 0 {
+		t.Fatalf("hardware: %v %v %v", nics, disks, err)
+	}
+	m, _ := s.Machine(n.Name)
+	lshw := string(inventoryOf(&m, profileOf(site, n)).lshw())
+	for _, c := range nics {
+		if !strings.Contains(lshw, "<businfo>pci@"+c.PCIAddress+"</businfo>") || !strings.Contains(lshw, "<logicalname>"+c.Name+"</logicalname>") ||
+			!strings.Contains(lshw, c.MAC) {
+			t.Errorf("NIC %+v is not in the lshw document", c)
+		}
+	}
+	for _, d := range disks {
+		if !strings.Contains(lshw, "<businfo>"+d.BusInfo+"</businfo>") || !strings.Contains(lshw, "/dev/"+d.Name) {
+			t.Errorf("disk %+v is not in the lshw document", d)
+		}
+	}
+	names, err := design.LogicalNames(profileOf(site, n), []byte(lshw))
+	if err != nil || names["nic-pxe"] == "" {
+		t.Fatalf("aliases: %v %v", names, err)
+	}
+	found := false
+	for _, c := range nics {
+		found = found || (c.Name == names["nic-pxe"] && c.Design == "nic-pxe")
+	}
+	if !found {
+		t.Errorf("nic-pxe resolves to %s, which Hardware does not list as nic-pxe: %+v", names["nic-pxe"], nics)
+	}
+}

@@ -394,3 +394,41 @@ func nicSpeed(product string) int64 {
 	}
 	return 10e9
 }
+
+// HardwareNIC is a NIC of a simulated machine as its operating system (and lshw) sees it.
+type HardwareNIC struct {
+	Name       string // the kernel name, e.g. enp24s0
+	Design     string // the design's name for it (an alias or a kernel name)
+	MAC        string
+	PCIAddress string // without "pci@"
+	Cabled     bool   // connected to the rack's switch (a NIC the design uses)
+	SpeedMbps  int
+}
+
+// HardwareDisk is a disk of a simulated machine as its operating system sees it.
+type HardwareDisk struct {
+	Name    string // the kernel name without /dev/, e.g. sda
+	BusInfo string // lshw's businfo, e.g. scsi@0:2.0.0 or pci@0000:5e:00.0
+	Model   string
+	Size    int64
+}
+
+// Hardware returns the NICs and disks of a node's simulated machine as its lshw build data
+// describes them (kernel names at the hardware profile's bus addresses), so that another
+// provisioner emulator can present the same machine. The machine must exist (Ensure).
+func (s *Site) Hardware(site *design.Site, n *design.Node) ([]HardwareNIC, []HardwareDisk, error) {
+	m, ok := s.Machine(n.Name)
+	if !ok {
+		return nil, nil, fmt.Errorf("the simulated site has no machine for node %s", n.Name)
+	}
+	inv := inventoryOf(&m, profileOf(site, n))
+	nics := make([]HardwareNIC, len(inv.nics))
+	for i, c := range inv.nics {
+		nics[i] = HardwareNIC{Name: c.kernel, Design: c.name, MAC: c.mac, PCIAddress: c.addr, Cabled: c.cabled, SpeedMbps: int(c.speed / 1e6)}
+	}
+	disks := make([]HardwareDisk, len(inv.disks))
+	for i, d := range inv.disks {
+		disks[i] = HardwareDisk{Name: strings.TrimPrefix(d.kernel, "/dev/"), BusInfo: d.bus + "@" + d.addr, Model: d.product, Size: d.size}
+	}
+	return nics, disks, nil
+}
