@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/xml"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -164,7 +165,20 @@ func (st *state) recordResults(m *machine, resultType int, ok bool, at time.Time
 			}
 		}
 		st.results = append(st.results, r)
+		k := strings.ToLower(r.systemID)
+		st.resultsBySID[k] = append(st.resultsBySID[k], r)
 	}
+}
+
+// machineResults are a node's script results, oldest first.
+func (st *state) machineResults(m *machine) []*scriptResult {
+	var out []*scriptResult
+	for _, r := range st.resultsBySID[strings.ToLower(m.systemID)] {
+		if r.systemID == m.systemID {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func maasTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000") }
@@ -181,7 +195,23 @@ func listResults(c *req) (any, *apiError) {
 		rt = n
 	}
 	out := []map[string]any{}
-	for _, r := range st.results {
+	rs := st.results
+	if len(ids) > 0 {
+		// Only the named nodes' results (system ids compare case-insensitively), in the order
+		// of st.results.
+		rs = nil
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if k := strings.ToLower(id); !seen[k] {
+				seen[k] = true
+				rs = append(rs, st.resultsBySID[k]...)
+			}
+		}
+		if len(seen) > 1 {
+			sort.Slice(rs, func(i, j int) bool { return rs[i].id < rs[j].id })
+		}
+	}
+	for _, r := range rs {
 		if len(ids) > 0 && !containsFold(ids, r.systemID) || len(names) > 0 && !containsFold(names, r.name) ||
 			rt >= 0 && r.resultType != rt {
 			continue
@@ -200,7 +230,7 @@ func renderScriptSet(st *state, m *machine, setID int) map[string]any {
 	var items []map[string]any
 	rt, status := 0, scriptPassed
 	var at time.Time
-	for _, r := range st.results {
+	for _, r := range st.machineResults(m) {
 		if r.setID != setID {
 			continue
 		}
@@ -225,8 +255,8 @@ func listScriptSets(c *req) (any, *apiError) {
 	}
 	out := []map[string]any{}
 	seen := map[int]bool{}
-	for _, r := range c.s.st.results {
-		if r.systemID == m.systemID && !seen[r.setID] {
+	for _, r := range c.s.st.machineResults(m) {
+		if !seen[r.setID] {
 			seen[r.setID] = true
 			out = append(out, renderScriptSet(c.s.st, m, r.setID))
 		}
@@ -250,8 +280,8 @@ func getScriptSet(c *req) (any, *apiError) {
 			return nil, notFound("ScriptSet")
 		}
 	}
-	for _, r := range c.s.st.results {
-		if r.setID == id && r.systemID == m.systemID {
+	for _, r := range c.s.st.machineResults(m) {
+		if r.setID == id {
 			return renderScriptSet(c.s.st, m, id), nil
 		}
 	}

@@ -132,6 +132,7 @@ func (st *state) claimAutoIPs(m *machine) *apiError {
 				return e
 			}
 			l.ip = ip
+			st.holdIP(m, l)
 			done = append(done, l)
 		}
 	}

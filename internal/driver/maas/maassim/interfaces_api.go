@@ -137,7 +137,7 @@ func linkSubnet(c *req) (any, *apiError) {
 			if !sn.cidr.Contains(a) {
 				return nil, fieldError("ip_address", "IP address is not in the given subnet '%s'.", sn.cidr)
 			}
-			if st.usedIPs()[a] {
+			if st.ipUsed(a) {
 				return nil, fieldError("ip_address", "IP address is already in use.")
 			}
 			if r := st.inRanges(sn, a, "dynamic"); r != nil {
@@ -167,6 +167,7 @@ func linkSubnet(c *req) (any, *apiError) {
 	}
 	l.id = st.next("ip")
 	ifc.links = append(ifc.links, l)
+	st.holdIP(m, l)
 	if defGW {
 		if sn.cidr.Addr().Is4() {
 			m.gw4 = l.id

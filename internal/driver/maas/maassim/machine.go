@@ -50,6 +50,7 @@ type machine struct {
 	zone, pool       string
 
 	interfaces []*iface
+	tags       map[*tag]bool  // tags applied (update_nodes); see state.machineTags
 	bdevs      []*blockDevice // physical disks then logical volumes
 	vgs        []*volumeGroup
 	specialFS  []*filesystem

@@ -425,6 +425,18 @@ func (st *state) removeNode(m *machine) {
 		}
 	}
 	st.results = rs
+	k := strings.ToLower(m.systemID)
+	var rest []*scriptResult
+	for _, r := range st.resultsBySID[k] {
+		if r.systemID != m.systemID {
+			rest = append(rest, r)
+		}
+	}
+	if len(rest) > 0 {
+		st.resultsBySID[k] = rest
+	} else {
+		delete(st.resultsBySID, k)
+	}
 	m.interfaces = nil
 }
 

@@ -331,7 +331,71 @@ func renderDomain(d *domain) *domainJSON {
 		ResourceURI: fmt.Sprintf("%sdomains/%d/", Prefix, d.id)}
 }
 
-// usedIPs is every address held by a node's links.
+// ipHolder is a link that was given an address, with its node.
+type ipHolder struct {
+	m *machine
+	l *link
+}
+
+// holdIP records that a node's link was given an address (every place that sets link.ip to
+// an address calls it), so that ipUsed need not scan every node's links. Entries are checked
+// when read: the link may since have been unlinked, its interface or node deleted, or its
+// address cleared or changed, none of which needs to update the index.
+func (st *state) holdIP(m *machine, l *link) {
+	a, err := netip.ParseAddr(l.ip)
+	if err != nil {
+		return
+	}
+	for _, h := range st.ips[a] {
+		if h.l == l {
+			return
+		}
+	}
+	st.ips[a] = append(st.ips[a], ipHolder{m, l})
+}
+
+// ipUsed reports whether a link of a node holds the address: usedIPs()[a], at the cost of
+// checking the few links recorded for it.
+func (st *state) ipUsed(a netip.Addr) bool {
+	hs := st.ips[a]
+	if len(hs) == 0 {
+		return false
+	}
+	live := hs[:0]
+	for _, h := range hs {
+		if st.holds(h, a) {
+			live = append(live, h)
+		}
+	}
+	if len(live) == 0 {
+		delete(st.ips, a)
+		return false
+	}
+	st.ips[a] = live
+	return true
+}
+
+// holds reports whether the holder's link still holds the address: the node still exists and
+// one of its interfaces still has the link, with that address.
+func (st *state) holds(h ipHolder, a netip.Addr) bool {
+	if st.bySID[h.m.systemID] != h.m {
+		return false
+	}
+	if b, err := netip.ParseAddr(h.l.ip); err != nil || b != a {
+		return false
+	}
+	for _, ifc := range h.m.interfaces {
+		for _, l := range ifc.links {
+			if l == h.l {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// usedIPs is every address held by a node's links (a scan of every node: for the rare
+// listings; ipUsed answers for one address).
 func (st *state) usedIPs() map[netip.Addr]bool {
 	used := map[netip.Addr]bool{}
 	for _, m := range st.nodes {
@@ -362,11 +426,10 @@ func (st *state) inRanges(sn *subnet, a netip.Addr, types ...string) *ipRange {
 // freeIP picks the lowest address of the subnet that is neither the network or broadcast
 // address, the gateway, inside an IP range, nor held by a link.
 func (st *state) freeIP(sn *subnet) (string, bool) {
-	used := st.usedIPs()
 	gw, _ := netip.ParseAddr(sn.gateway)
 	a := sn.cidr.Addr().Next()
 	for n := 0; a.IsValid() && sn.cidr.Contains(a) && n < 1<<20; a, n = a.Next(), n+1 {
-		if a == gw || used[a] || st.inRanges(sn, a) != nil {
+		if a == gw || st.ipUsed(a) || st.inRanges(sn, a) != nil {
 			continue
 		}
 		if next := a.Next(); a.Is4() && !sn.cidr.Contains(next) && sn.cidr.Bits() < 31 {

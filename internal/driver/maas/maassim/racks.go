@@ -134,6 +134,7 @@ func (st *state) addRack(r RackSpec) *machine {
 			}
 			ifc.vlan = sn.vlan
 			ifc.links = []*link{{id: st.next("ip"), mode: "static", subnet: sn, ip: ip}}
+			st.holdIP(m, ifc.links[0])
 		} else {
 			st.ensureLinkUp(ifc)
 		}

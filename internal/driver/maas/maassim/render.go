@@ -264,13 +264,17 @@ func hardwareInfo(m *machine) map[string]string {
 	}
 }
 
-// machineTags lists the names of the tags applied to a machine, sorted.
+// machineTags lists the names of the tags applied to a machine, sorted. It reads the
+// machine's own set (m.tags), not every tag: the set is kept by update_nodes, and a tag
+// deleted since is dropped from it here.
 func (st *state) machineTags(m *machine) []string {
 	out := []string{}
-	for _, t := range st.tags {
-		if t.nodes[m.systemID] {
-			out = append(out, t.name)
+	for t := range m.tags {
+		if st.tagIndex[t.name] != t || !t.nodes[m.systemID] {
+			delete(m.tags, t)
+			continue
 		}
+		out = append(out, t.name)
 	}
 	sort.Strings(out)
 	return out

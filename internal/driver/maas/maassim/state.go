@@ -3,6 +3,7 @@ package maassim
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
@@ -32,6 +33,11 @@ type state struct {
 	sources  []*bootSource
 	repos    []*packageRepo
 	results  []*scriptResult
+
+	ips      map[netip.Addr][]ipHolder // links given an address, by address (see holdIP)
+	tagIndex map[string]*tag           // st.tags by name
+	// results by lower-cased system id, in st.results order
+	resultsBySID map[string][]*scriptResult
 
 	importing    bool
 	nonces       map[string]int64 // token key + nonce → timestamp
@@ -64,12 +70,15 @@ const journalMax = 200000
 
 func newState(s *Server) *state {
 	st := &state{
-		s:      s,
-		seq:    map[string]int{"fabric": -1, "vlan": 5000, "domain": -1, "pool": -1, "space": -1},
-		bySID:  map[string]*machine{},
-		vlans:  map[int]*vlan{},
-		nonces: map[string]int64{},
-		config: defaultConfig(),
+		s:            s,
+		seq:          map[string]int{"fabric": -1, "vlan": 5000, "domain": -1, "pool": -1, "space": -1},
+		bySID:        map[string]*machine{},
+		vlans:        map[int]*vlan{},
+		nonces:       map[string]int64{},
+		ips:          map[netip.Addr][]ipHolder{},
+		tagIndex:     map[string]*tag{},
+		resultsBySID: map[string][]*scriptResult{},
+		config:       defaultConfig(),
 	}
 	st.users = []*user{{username: "admin", email: "admin@example.com", superuser: true}}
 	st.tokens = []*token{{consumer: s.key.consumer, key: s.key.token, secret: s.key.secret, name: "drydock"}}

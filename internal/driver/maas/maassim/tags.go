@@ -28,14 +28,7 @@ func renderTag(t *tag) *tagJSON {
 
 var tagNameRE = regexp.MustCompile(`^[\w-]+$`)
 
-func (st *state) tag(name string) *tag {
-	for _, t := range st.tags {
-		if t.name == name {
-			return t
-		}
-	}
-	return nil
-}
+func (st *state) tag(name string) *tag { return st.tagIndex[name] }
 
 // kernelOptions is what a deployed machine boots with: the global kernel_opts, then the
 // kernel_opts of its tags in name order.
@@ -82,6 +75,7 @@ func createTag(c *req) (any, *apiError) {
 	t := &tag{name: name, definition: c.get("definition"), comment: c.get("comment"), kernelOpts: c.get("kernel_opts"),
 		nodes: map[string]bool{}}
 	st.tags = append(st.tags, t)
+	st.tagIndex[name] = t
 	return renderTag(t), nil
 }
 
@@ -106,7 +100,9 @@ func updateTag(c *req) (any, *apiError) {
 		if c.s.st.tag(name) != nil {
 			return nil, fieldError("name", "Tag with this Name already exists.")
 		}
+		delete(c.s.st.tagIndex, t.name)
 		t.name = name
+		c.s.st.tagIndex[name] = t
 	}
 	for _, f := range []struct {
 		k   string
@@ -128,8 +124,10 @@ func deleteTag(c *req) (any, *apiError) {
 	for i, x := range st.tags {
 		if x == t {
 			st.tags = append(st.tags[:i], st.tags[i+1:]...)
+			break
 		}
 	}
+	delete(st.tagIndex, t.name)
 	return noContent{}, nil
 }
 
@@ -174,14 +172,19 @@ func tagUpdateNodes(c *req) (any, *apiError) {
 	st := c.s.st
 	added, removed := 0, 0
 	for _, sid := range c.list("add") {
-		if st.bySID[sid] != nil {
+		if m := st.bySID[sid]; m != nil {
 			t.nodes[sid] = true
+			if m.tags == nil {
+				m.tags = map[*tag]bool{}
+			}
+			m.tags[t] = true
 			added++
 		}
 	}
 	for _, sid := range c.list("remove") {
-		if st.bySID[sid] != nil {
+		if m := st.bySID[sid]; m != nil {
 			delete(t.nodes, sid)
+			delete(m.tags, t)
 			removed++
 		}
 	}
