@@ -89,7 +89,7 @@ func (d *demoMAAS) enlist(ctx context.Context, a *app.App, designRef string) (in
 	if err := a.Sim.Ensure(site.Nodes...); err != nil {
 		return 0, err
 	}
-	ids, err := d.emu.AddSite(a.Sim, site.Nodes)
+	ids, err := d.emu.AddDesign(a.Sim, site, site.Nodes)
 	if err != nil {
 		return 0, err
 	}

@@ -59,7 +59,7 @@ with that key (maas.url, maas.api_key_file).`,
 				return err
 			}
 			emu := maassim.New(maassim.Config{Delays: maassim.Delays{Commissioning: commission, Deploying: deploy}})
-			ids, err := emu.AddSite(site, rep.Site.Nodes)
+			ids, err := emu.AddDesign(site, rep.Site, rep.Site.Nodes)
 			if err != nil {
 				return err
 			}

@@ -81,3 +81,45 @@ func (s *Server) AddSite(site *sim.Site, nodes []*design.Node) (map[string]strin
 	}
 	return out, nil
 }
+
+// FromDesign is FromSite with the machines' hardware as their operating system presents it:
+// NICs by kernel name (enp24s0) at the PCI addresses of the node's hardware profile, disks at
+// their SCSI or NVMe addresses, exactly as the simulated site's lshw build data describes them
+// (sim.Site.Hardware). A real MAAS shows kernel names; the design's aliases are resolved to
+// them from lshw, so the MAAS driver is exercised as on real hardware.
+func FromDesign(site *sim.Site, ds *design.Site, nodes []*design.Node) ([]MachineSpec, error) {
+	specs, err := FromSite(site, nodes)
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range nodes {
+		nics, disks, err := site.Hardware(ds, n)
+		if err != nil {
+			return nil, err
+		}
+		spec := &specs[i]
+		spec.Interfaces = spec.Interfaces[:0]
+		for _, c := range nics {
+			spec.Interfaces = append(spec.Interfaces, NICSpec{Name: c.Name, MAC: c.MAC, PCIAddress: c.PCIAddress, SpeedMbps: c.SpeedMbps})
+		}
+		spec.Disks = spec.Disks[:0]
+		for _, d := range disks {
+			spec.Disks = append(spec.Disks, DiskSpec{Name: d.Name, Model: d.Model, Size: d.Size, BusInfo: d.BusInfo,
+				Serial: fmt.Sprintf("SIM-%s-%s", n.Name, d.Name)})
+		}
+	}
+	return specs, nil
+}
+
+// AddDesign enlists the machines of design nodes like AddSite, with FromDesign's hardware.
+func (s *Server) AddDesign(site *sim.Site, ds *design.Site, nodes []*design.Node) (map[string]string, error) {
+	specs, err := FromDesign(site, ds, nodes)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(specs))
+	for i, spec := range specs {
+		out[nodes[i].Name] = s.AddMachine(spec)
+	}
+	return out, nil
+}

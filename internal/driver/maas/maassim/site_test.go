@@ -1,6 +1,8 @@
 package maassim
 
 import (
+	"context"
+	"github.com/drydock-go/drydock/internal/design/ref"
 	"testing"
 	"time"
 
@@ -55,5 +57,53 @@ func TestFromSite(t *testing.T) {
 	ms, _ := s.Snapshot(sid)
 	if m, _ := site.Machine("cmp01"); ms.StatusName != "Ready" || m.Power != "off" || ms.PowerState != "off" {
 		t.Errorf("after commissioning: %s, site power %s", ms.StatusName, m.Power)
+	}
+}
+
+// FromDesign presents the machines with kernel names at the hardware profile's addresses,
+// and the emulator's lshw resolves the design's aliases to them.
+func TestFromDesign(t *testing.T) {
+	srcs, err := (&ref.Resolver{}).Fetch(context.Background(), "../../../../examples/site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := make([]design.Source, len(srcs))
+	for i, s := range srcs {
+		ds[i] = design.Source{Name: s.Name, Data: s.Data}
+	}
+	in := design.Parse(ds...)
+	dsite := design.Compile(in.Design)
+	site, err := sim.Open("", sim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { site.Close() })
+	if err := site.Ensure(dsite.Nodes...); err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ := newServer(t, Config{Delays: testDelays})
+	ids, err := s.AddDesign(site, dsite, dsite.Nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := dsite.Nodes[0]
+	st, ok := s.Snapshot(ids[n.Name])
+	if !ok {
+		t.Fatal("no machine")
+	}
+	names := map[string]bool{}
+	for _, i := range st.Interfaces {
+		names[i.Name] = true
+	}
+	// examples/site: nic-pxe is pci 0000:18:00.0, which the OS calls enp24s0.
+	if !names["enp24s0"] || names["nic-pxe"] {
+		t.Errorf("interfaces %v: want kernel names", names)
+	}
+	s.mu.Lock()
+	lshw := lshwXML(s.st.lookupMachine(ids[n.Name]))
+	s.mu.Unlock()
+	got, err := design.LogicalNames(dsite.Design.HardwareProfile(n.HardwareProfile), lshw)
+	if err != nil || got["nic-pxe"] != "enp24s0" || got["bootdisk"] == "" {
+		t.Errorf("aliases from the emulator's lshw: %v %v", got, err)
 	}
 }
