@@ -19,11 +19,12 @@ import (
 // writeMethods are the store.Store methods that write, in interface order.
 var writeMethods = []string{"CreateTask", "SetStatus", "SaveResult", "AddMessages", "RequestTermination",
 	"Requeue", "ClaimTask", "RenewLease", "ReleaseLease", "FinishTask", "ReserveNodes", "CreateStepRuns",
-	"StartStep", "SaveStepDetail", "FinishStep", "SaveDesign", "PutNodeState", "PutBuildData"}
+	"StartStep", "SaveStepDetail", "FinishStep", "SaveDesign", "PutNodeState", "PutBuildData",
+	"EnsureBootActions", "ReportBootAction", "Purge"}
 
 // readMethods are the ones that only read.
 var readMethods = []string{"GetTask", "TaskStatus", "ListTasks", "ListStepRuns", "LoadDesign", "GetNodeStates",
-	"ListBuildData", "Ping"}
+	"ListBuildData", "Ping", "GetBootActionContext", "ListBootActions", "GetBootAction", "BootActionsChanged"}
 
 // countingStore is a store.Store that counts and times every call, by method, and follows the
 // progress of each top-level task (when its first step started, when each node finished its
@@ -428,4 +429,41 @@ func (c *countingStore) nodeDoneTimes() []time.Time {
 		return true
 	})
 	return out
+}
+
+// Boot actions and retention.
+
+func (c *countingStore) EnsureBootActions(ctx context.Context, l task.Lease, bc store.BootActionContext, a []store.BootAction) (store.BootActionContext, []store.BootAction, error) {
+	defer c.rec("EnsureBootActions", time.Now())
+	return c.Store.EnsureBootActions(ctx, l, bc, a)
+}
+
+func (c *countingStore) ReportBootAction(ctx context.Context, id, status string, msgs []task.Message, now time.Time) (store.BootAction, error) {
+	defer c.rec("ReportBootAction", time.Now())
+	return c.Store.ReportBootAction(ctx, id, status, msgs, now)
+}
+
+func (c *countingStore) Purge(ctx context.Context, before time.Time) (store.PurgeResult, error) {
+	defer c.rec("Purge", time.Now())
+	return c.Store.Purge(ctx, before)
+}
+
+func (c *countingStore) GetBootActionContext(ctx context.Context, node string) (store.BootActionContext, error) {
+	defer c.rec("GetBootActionContext", time.Now())
+	return c.Store.GetBootActionContext(ctx, node)
+}
+
+func (c *countingStore) ListBootActions(ctx context.Context, node, deployment string) ([]store.BootAction, error) {
+	defer c.rec("ListBootActions", time.Now())
+	return c.Store.ListBootActions(ctx, node, deployment)
+}
+
+func (c *countingStore) GetBootAction(ctx context.Context, id string) (store.BootAction, []byte, error) {
+	defer c.rec("GetBootAction", time.Now())
+	return c.Store.GetBootAction(ctx, id)
+}
+
+func (c *countingStore) BootActionsChanged() <-chan struct{} {
+	defer c.rec("BootActionsChanged", time.Now())
+	return c.Store.BootActionsChanged()
 }

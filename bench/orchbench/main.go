@@ -377,7 +377,14 @@ func measure(s spec) (result, error) {
 	defer site.Close()
 	ds := newDriverStats()
 	oob := timedOOB{d: site.OOBDriver(), s: ds}
-	drivers := driver.Set{Node: timedNode{d: site.NodeDriver(), s: ds}, OOB: map[string]driver.OOBDriver{}}
+	report := func(ctx context.Context, ba *driver.BootActions) {
+		for _, a := range ba.Actions {
+			if a.Signaling {
+				_, _ = cs.ReportBootAction(context.WithoutCancel(ctx), a.ID, store.BootActionSuccess, nil, time.Now())
+			}
+		}
+	}
+	drivers := driver.Set{Node: timedNode{d: site.NodeDriver(), s: ds, report: report}, OOB: map[string]driver.OOBDriver{}}
 	for _, t := range []string{"ipmi", "redfish", "libvirt", "manual"} {
 		drivers.OOB[t] = oob
 	}

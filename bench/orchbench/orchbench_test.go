@@ -72,10 +72,11 @@ func TestSmallRun(t *testing.T) {
 	if res.Deployed != n {
 		t.Errorf("%d machines Deployed, want %d", res.Deployed, n)
 	}
-	// Nine steps, each started and finished once per node.
+	// Ten steps (five of prepare_nodes, five of deploy_nodes with bootaction_report), each
+	// started and finished once per node.
 	for _, m := range []string{"StartStep", "FinishStep"} {
-		if got := res.Writes[m].N; got != 9*n {
-			t.Errorf("%s: %d calls, want %d", m, got, 9*n)
+		if got := res.Writes[m].N; got != 10*n {
+			t.Errorf("%s: %d calls, want %d", m, got, 10*n)
 		}
 	}
 	if res.SimOpsTotal != 11*n {

@@ -28,6 +28,9 @@ func (s driverStats) rec(m string, t0 time.Time) { s[m].add(time.Since(t0)) }
 type timedNode struct {
 	d driver.NodeDriver
 	s driverStats
+	// report plays a deployed node: it reports its signaling boot actions (through the
+	// store, as the API would), so that bootaction_report ends at once.
+	report func(ctx context.Context, ba *driver.BootActions)
 }
 
 func (t timedNode) ValidateServices(ctx context.Context, site *design.Site) driver.Result {
@@ -66,8 +69,13 @@ func (t timedNode) ApplyPlatform(ctx context.Context, c driver.Call) driver.Resu
 }
 
 func (t timedNode) Deploy(ctx context.Context, c driver.Call) driver.Result {
-	defer t.s.rec("node.Deploy", time.Now())
-	return t.d.Deploy(ctx, c)
+	t0 := time.Now()
+	res := t.d.Deploy(ctx, c)
+	t.s.rec("node.Deploy", t0)
+	if res.Outcome == driver.Done && c.BootActions != nil && t.report != nil {
+		t.report(ctx, c.BootActions)
+	}
+	return res
 }
 
 func (t timedNode) Destroy(ctx context.Context, c driver.Call) driver.Result {

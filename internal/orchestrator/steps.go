@@ -153,14 +153,30 @@ func withData(d map[string]any, k string, v any) map[string]any {
 	return d
 }
 
-// skipKnownNode skips the OOB steps for a node the provisioner already knows.
-func skipKnownNode(ctx context.Context, r *run, n *design.Node) string {
+// knownAtFind reports whether find_node found the node in the provisioner.
+func knownAtFind(r *run, n *design.Node) bool {
 	sr := r.getRun("find_node", n.Name)
 	var d stepDetail
 	if len(sr.Detail) > 0 && json.Unmarshal(sr.Detail, &d) == nil {
-		if known, _ := d.Data["known"].(bool); known {
-			return "Node found in provisioner, skipping OOB management."
-		}
+		known, _ := d.Data["known"].(bool)
+		return known
+	}
+	return false
+}
+
+// skipKnownNode skips the OOB steps for a node the provisioner already knows.
+func skipKnownNode(ctx context.Context, r *run, n *design.Node) string {
+	if knownAtFind(r, n) {
+		return "Node found in provisioner, skipping OOB management."
+	}
+	return ""
+}
+
+// skipIdentified skips identify_node when find_node already identified the node (the same
+// driver call, which found, renamed and configured it).
+func skipIdentified(ctx context.Context, r *run, n *design.Node) string {
+	if knownAtFind(r, n) {
+		return "Node already identified by find_node."
 	}
 	return ""
 }

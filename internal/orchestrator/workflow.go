@@ -92,7 +92,7 @@ func workflows() map[string]*Workflow {
 			{Key: "find_node", Action: "identify_node", Timeout: defaultStepTimeout, Retries: 2, Run: runFindNode},
 			{Key: "set_node_boot", Action: "set_node_boot", Timeout: defaultStepTimeout, Retries: 2, RefusalIsFinal: true, Run: runSetNodeBoot, Skip: skipKnownNode},
 			{Key: "power_cycle_node", Action: "power_cycle_node", Timeout: defaultStepTimeout, Retries: 2, RefusalIsFinal: true, Run: runPowerCycle, Skip: skipKnownNode},
-			{Key: "identify_node", Action: "identify_node", Timeout: identifyTimeout, Retries: 2, Run: runIdentifyNode},
+			{Key: "identify_node", Action: "identify_node", Timeout: identifyTimeout, Retries: 2, Run: runIdentifyNode, Skip: skipIdentified},
 			{Key: "configure_hardware", Action: "configure_hardware", Timeout: commissionTimeout, Retries: 3, Run: nodeCall(driver.NodeDriver.ConfigureHardware)},
 		}},
 		task.ActionDeployNodes: {Action: task.ActionDeployNodes, Scope: ScopeNodes, Steps: []Step{
