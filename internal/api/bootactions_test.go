@@ -43,14 +43,20 @@ func (d deployed) keyHex() string { return hex.EncodeToString(d.key) }
 // snapshot) and the boot action contexts of the given nodes, as the orchestrator does.
 func (ts *testServer) deployWithBootActions(t *testing.T, nodes ...string) map[string]deployed {
 	t.Helper()
+	return ts.deployDesign(t, testutil.ExampleSite(t), nodes...)
+}
+
+// deployDesign is deployWithBootActions with another design.
+func (ts *testServer) deployDesign(t *testing.T, designRef string, nodes ...string) map[string]deployed {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	tk := task.New(task.ActionDeployNodes, testutil.ExampleSite(t), nil, "test", now)
+	tk := task.New(task.ActionDeployNodes, designRef, nil, "test", now)
 	tk.Status = task.StatusQueued
 	if err := ts.raw.CreateTask(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
-	srcs, err := (&ref.Resolver{}).Fetch(ctx, testutil.ExampleSite(t))
+	srcs, err := (&ref.Resolver{}).Fetch(ctx, designRef)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,5 +426,45 @@ func TestPurgeAPI(t *testing.T) {
 	r = ts.do(t, apiReq{method: http.MethodDelete, path: Prefix + "/tasks?older_than=36h", token: adminToken})
 	if r.Code != http.StatusOK || r.obj(t)["tasks_deleted"] != float64(0) {
 		t.Errorf("second purge: %d %s", r.Code, r.Raw)
+	}
+}
+
+// An asset the design cannot render is the design's fault: a 500 that names the boot action,
+// the asset and the step (not a generic internal error); an unreachable location is a 502.
+func TestBootActionAssetsRenderErrors(t *testing.T) {
+	dir := t.TempDir()
+	entries, err := os.ReadDir(testutil.ExampleSite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(testutil.ExampleSite(t), e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "50-bootactions.yaml" {
+			data = []byte(`---
+schema: drydock/BootAction/v1
+metadata: {schema: metadata/Document/v1, name: jinja}
+data:
+  assets:
+    - {path: /etc/jinja, type: file, data: "{{ node.hostname }}", data_pipeline: [template]}
+    - {path: /etc/gone, type: unit, location: "http://127.0.0.1:1/unit"}
+`)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := newTestServer(t)
+	d := ts.deployDesign(t, dir, "cmp01")["cmp01"]
+	r := ts.do(t, apiReq{method: http.MethodGet, path: Prefix + "/bootactions/nodes/cmp01/files", header: withKey(d.keyHex())})
+	if r.Code != http.StatusInternalServerError || r.obj(t)["reason"] != "RenderFailed" ||
+		!strings.Contains(string(r.Raw), `boot action \"jinja\" asset 0 (/etc/jinja)`) {
+		t.Errorf("files: %d %s", r.Code, r.Raw)
+	}
+	r = ts.do(t, apiReq{method: http.MethodGet, path: Prefix + "/bootactions/nodes/cmp01/units", header: withKey(d.keyHex())})
+	if r.Code != http.StatusBadGateway || r.obj(t)["retry"] != true {
+		t.Errorf("units: %d %s", r.Code, r.Raw)
 	}
 }
