@@ -152,9 +152,19 @@ func (c *client) scriptResults(ctx context.Context, sid string, types ...int) ([
 	for _, t := range types {
 		want[t] = true
 	}
+	// MAAS keeps the results of earlier runs: keep the newest result of each script (the
+	// highest id), in the order MAAS listed them.
+	newest := map[[2]string]int{}
+	for _, r := range rs {
+		k := [2]string{itoa(r.ResultType), r.Name}
+		if id, ok := newest[k]; !ok || r.ID > id {
+			newest[k] = r.ID
+		}
+	}
 	out := rs[:0]
 	for _, r := range rs {
-		if want[r.ResultType] && (r.Node == nil || r.Node.SystemID == "" || r.Node.SystemID == sid) {
+		if want[r.ResultType] && (r.Node == nil || r.Node.SystemID == "" || r.Node.SystemID == sid) &&
+			newest[[2]string{itoa(r.ResultType), r.Name}] == r.ID {
 			out = append(out, r)
 		}
 	}
