@@ -9,8 +9,9 @@
 //
 // Because the context is on disk, a node deployed before the process stopped still reports
 // when an agent runs again (a real machine does not wait for Drydock to come back either).
-// Several processes may run agents on the same directory: a second report on a finished
-// action is answered 409 and treated as done.
+// Several processes may run agents on the same directory (each reads it every few seconds for
+// contexts the others placed): a second report on a finished action is answered 409 and
+// treated as done.
 //
 // Tests that want to play the node themselves (with the real drydock-baclient) use an agent
 // in ModeNone and read the placed context with Placed.
@@ -66,8 +67,8 @@ type Agent struct {
 	Log *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]bool // nodes with a placed context not yet reported by this agent
-	loaded  bool
+	pending map[string]bool   // nodes with a placed context not yet reported by this agent
+	done    map[string]string // node -> key of the context this agent reported
 }
 
 // placed is a node's simulated disk record.
@@ -186,7 +187,6 @@ func (a *Agent) Run(ctx context.Context) {
 	if a.Mode == ModeNone {
 		return
 	}
-	a.loadPending()
 	every := a.Interval
 	if every <= 0 {
 		every = 200 * time.Millisecond
@@ -195,7 +195,14 @@ func (a *Agent) Run(ctx context.Context) {
 	defer tick.Stop()
 	failures := map[string]int{}
 	next := map[string]time.Time{}
+	var scanned time.Time
 	for {
+		// Contexts placed by other processes (a restarted or a second drydock on the same data
+		// directory) are found by reading the directory now and then.
+		if time.Since(scanned) >= scanEvery {
+			a.scan()
+			scanned = time.Now()
+		}
 		for _, node := range a.due() {
 			if time.Now().Before(next[node]) || (a.Deployed != nil && !a.Deployed(node)) {
 				continue
@@ -228,17 +235,11 @@ func (a *Agent) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// loadPending finds the nodes placed by an earlier process that did not report.
-func (a *Agent) loadPending() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.loaded {
-		return
-	}
-	a.loaded = true
-	if a.pending == nil {
-		a.pending = map[string]bool{}
-	}
+// scanEvery is how often Run reads the directory for contexts it did not place itself.
+const scanEvery = 2 * time.Second
+
+// scan finds the nodes whose placed context has not been reported.
+func (a *Agent) scan() {
 	entries, err := os.ReadDir(a.Dir)
 	if err != nil {
 		return
@@ -248,9 +249,24 @@ func (a *Agent) loadPending() {
 		if !ok || strings.HasPrefix(name, ".") {
 			continue
 		}
-		if p, err := readPlaced(filepath.Join(a.Dir, e.Name())); err == nil && !p.Reported {
+		a.mu.Lock()
+		known := a.pending[name]
+		a.mu.Unlock()
+		if known {
+			continue
+		}
+		p, err := readPlaced(filepath.Join(a.Dir, e.Name()))
+		if err != nil || p.Reported {
+			continue
+		}
+		a.mu.Lock()
+		if a.done[name] != p.Key {
+			if a.pending == nil {
+				a.pending = map[string]bool{}
+			}
 			a.pending[name] = true
 		}
+		a.mu.Unlock()
 	}
 }
 
@@ -303,6 +319,10 @@ func (a *Agent) boot(ctx context.Context, node string) error {
 	}
 	a.mu.Lock()
 	delete(a.pending, node)
+	if a.done == nil {
+		a.done = map[string]string{}
+	}
+	a.done[node] = p.Key
 	a.mu.Unlock()
 	return nil
 }

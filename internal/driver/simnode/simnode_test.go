@@ -256,3 +256,23 @@ func TestWrapPlacesAndKeepsInterfaces(t *testing.T) {
 		t.Errorf("health: %v", err)
 	}
 }
+
+// A context placed by another process while this agent runs is found and reported.
+func TestRunningAgentFindsContextsOfOtherProcesses(t *testing.T) {
+	ba := context1("")
+	api, url := newAPI(t, ba.KeyHex())
+	ba.ReportURL = url
+	dir := t.TempDir()
+	a := &Agent{Dir: dir, Mode: ModeReport, Interval: 5 * time.Millisecond}
+	other := &Agent{Dir: dir}
+	placed := make(chan struct{})
+	go func() {
+		time.Sleep(50 * time.Millisecond) // after a's first scan
+		if err := other.Place("n9", ba); err != nil {
+			t.Error(err)
+		}
+		close(placed)
+	}()
+	runUntil(t, a, func() bool { api.mu.Lock(); defer api.mu.Unlock(); return len(api.reports) == 1 })
+	<-placed
+}
