@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -35,24 +34,7 @@ func startDemoMAAS(ctx context.Context, designRef string) (*demoMAAS, error) {
 	if err != nil {
 		return nil, err
 	}
-	rack := maassim.RackSpec{Hostname: "maas-rack"}
-	for _, n := range site.Design.Networks {
-		dhcp := false
-		for _, r := range n.Ranges {
-			dhcp = dhcp || r.Type == "dhcp"
-		}
-		if !dhcp || n.CIDR == "" {
-			continue
-		}
-		vid, _ := strconv.Atoi(n.VLAN)
-		i := len(rack.Interfaces)
-		rack.Interfaces = append(rack.Interfaces, maassim.RackNIC{Name: fmt.Sprintf("eth%d", i),
-			MAC: fmt.Sprintf("52:54:00:ff:00:%02x", i+1), CIDR: n.CIDR, VID: vid})
-	}
-	if len(rack.Interfaces) == 0 {
-		rack.Interfaces = []maassim.RackNIC{{Name: "eth0"}}
-	}
-	emu := maassim.New(maassim.Config{RackControllers: []maassim.RackSpec{rack},
+	emu := maassim.New(maassim.Config{RackControllers: []maassim.RackSpec{maassim.RackFor(site)},
 		Delays: maassim.Delays{Commissioning: time.Second, Testing: 200 * time.Millisecond,
 			Deploying: 1500 * time.Millisecond, Releasing: 300 * time.Millisecond, DiskErasing: 300 * time.Millisecond}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -30,6 +30,7 @@ func newSimMaasCmd() *cobra.Command {
 (OAuth 1.0 PLAINTEXT, op=, multipart), response shapes, machine statuses and transitions, and
 errors. Every node of the design is a machine enlisted in status New, with the NICs and disks
 of its simulated machine; commissioning and deploying power it on through its simulated BMC.
+Its rack controller is cabled to the design's DHCP networks.
 
 The API key is written to --api-key-file (mode 0600); point the MAAS driver at the printed URL
 with that key (maas.url, maas.api_key_file).`,
@@ -58,7 +59,8 @@ with that key (maas.url, maas.api_key_file).`,
 			if err := site.Ensure(rep.Site.Nodes...); err != nil {
 				return err
 			}
-			emu := maassim.New(maassim.Config{Delays: maassim.Delays{Commissioning: commission, Deploying: deploy}})
+			emu := maassim.New(maassim.Config{RackControllers: []maassim.RackSpec{maassim.RackFor(rep.Site)},
+				Delays: maassim.Delays{Commissioning: commission, Deploying: deploy}})
 			ids, err := emu.AddDesign(site, rep.Site, rep.Site.Nodes)
 			if err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drydock-go/drydock/internal/config"
@@ -134,6 +135,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		}
 		a.Drivers.Node = d
 	}
+	if opts.Nodes == nil && cfg.Drivers.Node != "sim" && cfg.Sim.BootActions == simnode.ModeReport {
+		// The provisioner's machines are simulated too (drydock sim maas): play their OS.
+		if ml, ok := a.Drivers.Node.(driver.MachineLister); ok {
+			opts.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: simnode.ModeReport, Deployed: deployedIn(ml),
+				Log: log.With("component", "simnode")}
+		}
+	}
 	if opts.Nodes != nil && a.Drivers.Node != nil && a.Nodes == nil {
 		a.Nodes = opts.Nodes
 		a.Drivers.Node = a.Nodes.Wrap(a.Drivers.Node)
@@ -220,4 +228,29 @@ func (a *App) Close() error {
 		errs = append(errs, a.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// deployedIn says whether the provisioner lists a node's machine as Deployed, reading its
+// machine list at most every two seconds.
+func deployedIn(ml driver.MachineLister) func(string) bool {
+	var mu sync.Mutex
+	var at time.Time
+	status := map[string]string{}
+	return func(node string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) > 2*time.Second {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ms, err := ml.Machines(ctx)
+			cancel()
+			at = time.Now()
+			if err == nil {
+				status = make(map[string]string, len(ms))
+				for _, m := range ms {
+					status[m.Hostname] = m.Status
+				}
+			}
+		}
+		return status[node] == "Deployed"
+	}
 }

@@ -253,8 +253,10 @@ type Sim struct {
 	HangRate float64 `yaml:"hang_rate"`
 	FlapRate float64 `yaml:"flap_rate"`
 	// BootActions says what simulated nodes do with their boot actions once deployed: report
-	// (default: fetch the assets from the boot action API and report success) or none (never
-	// report: someone else plays the node, or deploy_nodes times out waiting).
+	// (fetch the assets from the boot action API and report success; the default with the
+	// simulated node driver, and the setting to use with another driver whose machines are
+	// simulated, such as MAAS emulated by drydock sim maas) or none (never report: real
+	// nodes, or someone else plays the node; the default with other node drivers).
 	BootActions string `yaml:"boot_actions"`
 }
 
