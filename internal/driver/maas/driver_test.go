@@ -280,9 +280,7 @@ func TestDeployBootActionKey(t *testing.T) {
 	site := loadSite(t, "deckhand_fullsite.yaml")
 	e := newEnv(t, site, envOpts{})
 	n := site.Node("compute01")
-	e.enlist(n)
-	e.prepareSite()
-	e.commission(n)
+	e.commissioned(n)
 	e.must("apply_node_networking", e.d.ApplyNetworking, n)
 	e.must("apply_node_storage", e.d.ApplyStorage, n)
 	e.must("apply_node_platform", e.d.ApplyPlatform, n)
@@ -323,16 +321,11 @@ func TestDeployBootActionKey(t *testing.T) {
 
 // TestPlatformFollowsTheDesign checks that removed kernel parameters and tags leave MAAS.
 func TestPlatformFollowsTheDesign(t *testing.T) {
-	site := loadSite(t, "deckhand_fullsite.yaml")
-	e := newEnv(t, site, envOpts{})
-	n := *site.Node("compute02")
-	e.enlist(&n)
-	e.prepareSite()
-	e.commission(&n)
-	e.must("apply_node_platform", e.d.ApplyPlatform, &n)
+	e, n := commissionedNode(t, "compute02")
+	e.must("apply_node_platform", e.d.ApplyPlatform, n)
 	n.KernelParams = nil
 	n.Tags = []string{"other"}
-	r := e.must("apply_node_platform", e.d.ApplyPlatform, &n)
+	r := e.must("apply_node_platform", e.d.ApplyPlatform, n)
 	st, _ := e.sim.Snapshot(e.sids[n.Name])
 	if st.KernelOptions != "" || strings.Join(st.Tags, ",") != "other" {
 		t.Errorf("kernel options %q tags %v after %s", st.KernelOptions, st.Tags, r.Message)
@@ -341,17 +334,12 @@ func TestPlatformFollowsTheDesign(t *testing.T) {
 
 // TestStorageChangeRebuilds changes the layout of a configured machine: the driver rebuilds it.
 func TestStorageChangeRebuilds(t *testing.T) {
-	site := loadSite(t, "deckhand_fullsite.yaml")
-	e := newEnv(t, site, envOpts{})
-	n := *site.Node("controller01")
-	e.enlist(&n)
-	e.prepareSite()
-	e.commission(&n)
-	e.must("apply_node_storage", e.d.ApplyStorage, &n)
+	e, n := commissionedNode(t, "controller01")
+	e.must("apply_node_storage", e.d.ApplyStorage, n)
 	n.Devices = append([]design.NodeDevice(nil), n.Devices...)
 	n.Devices[0].Partitions = append([]design.NodePartition(nil), n.Devices[0].Partitions...)
 	n.Devices[0].Partitions[0].Size = "30g"
-	r := e.must("apply_node_storage", e.d.ApplyStorage, &n)
+	r := e.must("apply_node_storage", e.d.ApplyStorage, n)
 	if r.Skipped || !strings.Contains(r.Message, "sda partition 1 (root)") {
 		t.Errorf("%s", r.Message)
 	}
@@ -363,7 +351,7 @@ func TestStorageChangeRebuilds(t *testing.T) {
 	n.Devices[1].Name = "sdz"
 	n.Devices[1].VolumeGroup = ""
 	n.VolumeGroups = nil
-	r = e.drive(e.d.ApplyStorage, e.call(&n, "apply_node_storage"), maxWait)
+	r = e.drive(e.d.ApplyStorage, e.call(n, "apply_node_storage"), maxWait)
 	if r.Outcome != driver.Failed || !strings.Contains(r.Message, "sdz") || !strings.Contains(r.Message, "sda, sdb") {
 		t.Errorf("%s: %s", r.Outcome, r.Message)
 	}
@@ -373,9 +361,7 @@ func TestDestroy(t *testing.T) {
 	site := loadSite(t, "deckhand_fullsite.yaml")
 	e := newEnv(t, site, envOpts{driver: Config{Erase: EraseQuick}})
 	n := site.Node("compute02")
-	e.enlist(n)
-	e.prepareSite()
-	e.commission(n)
+	e.commissioned(n)
 	e.deploy(n)
 	r := e.must("destroy_node", e.d.Destroy, n)
 	st, _ := e.sim.Snapshot(e.sids[n.Name])
@@ -390,9 +376,7 @@ func TestDestroy(t *testing.T) {
 	}
 	// Deleting after the release.
 	e2 := newEnv(t, site, envOpts{driver: Config{DeleteOnDestroy: true}})
-	e2.enlist(n)
-	e2.prepareSite()
-	e2.commission(n)
+	e2.commissioned(n)
 	e2.deploy(n)
 	e2.must("destroy_node", e2.d.Destroy, n)
 	if _, ok := e2.sim.Snapshot(e2.sids[n.Name]); ok {
@@ -419,15 +403,10 @@ func TestMachines(t *testing.T) {
 // TestNetworkingFollowsTheDesign changes a configured node's networks and addresses: the
 // driver removes what the design dropped and relinks what changed, and nothing else.
 func TestNetworkingFollowsTheDesign(t *testing.T) {
-	site := loadSite(t, "deckhand_fullsite.yaml")
-	e := newEnv(t, site, envOpts{})
-	n := *site.Node("compute01")
-	e.enlist(&n)
-	e.prepareSite()
-	e.commission(&n)
-	e.must("apply_node_networking", e.d.ApplyNetworking, &n)
+	e, n := commissionedNode(t, "compute01")
+	e.must("apply_node_networking", e.d.ApplyNetworking, n)
 	st, _ := e.sim.Snapshot(e.sids[n.Name])
-	checkNetworking(t, e, &n, st)
+	checkNetworking(t, e, n, st)
 
 	// private is dropped from bond0 and mgmt gets another address.
 	n.Interfaces = append([]design.NodeInterface(nil), n.Interfaces...)
@@ -438,17 +417,17 @@ func TestNetworkingFollowsTheDesign(t *testing.T) {
 	}
 	n.Addressing = []design.Address{{Network: "mgmt", Type: "static", Address: "172.16.1.99"}, {Network: "oob", Type: "static", Address: "172.16.100.21"}}
 	e.count.take()
-	r := e.must("apply_node_networking", e.d.ApplyNetworking, &n)
+	r := e.must("apply_node_networking", e.d.ApplyNetworking, n)
 	by := e.count.take()
 	if !strings.Contains(r.Message, "deleted bond0.101") || !strings.Contains(r.Message, "172.16.1.99") || writes(by) > 4 {
 		t.Errorf("%v: %s", by, r.Message)
 	}
 	st, _ = e.sim.Snapshot(e.sids[n.Name])
-	checkNetworking(t, e, &n, st)
+	checkNetworking(t, e, n, st)
 
 	// Two design interfaces on one NIC: refused, naming both.
 	n.Interfaces = append(n.Interfaces, design.NodeInterface{Name: "extra", DeviceLink: "pxe", Slaves: []string{"prim_nic02"}, Networks: []string{"pxe"}})
-	r = e.drive(e.d.ApplyNetworking, e.call(&n, "apply_node_networking"), maxWait)
+	r = e.drive(e.d.ApplyNetworking, e.call(n, "apply_node_networking"), maxWait)
 	if r.Outcome != driver.Failed || !strings.Contains(r.Message, "bond0 and extra both use NIC eno2") {
 		t.Errorf("%s: %s", r.Outcome, r.Message)
 	}

@@ -281,6 +281,26 @@ func (e *env) commission(n *design.Node) {
 	e.commissionNames(n, r)
 }
 
+// commissioned enlists a node, prepares the site and commissions the node: what the
+// deploy_nodes steps start from.
+func (e *env) commissioned(n *design.Node) {
+	e.t.Helper()
+	e.enlist(n)
+	e.prepareSite()
+	e.commission(n)
+}
+
+// commissionedNode is an env of the full sample site in which a copy of the named node (the
+// test may change its design) is commissioned.
+func commissionedNode(t *testing.T, name string) (*env, *design.Node) {
+	t.Helper()
+	site := loadSite(t, "deckhand_fullsite.yaml")
+	e := newEnv(t, site, envOpts{})
+	n := *site.Node(name)
+	e.commissioned(&n)
+	return e, &n
+}
+
 // deploy runs the deploy_nodes steps for a node.
 func (e *env) deploy(n *design.Node) {
 	e.t.Helper()

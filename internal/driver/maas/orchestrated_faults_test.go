@@ -1,22 +1,15 @@
 package maas
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/maas/maassim"
-	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/nodefilter"
 	"github.com/drydock-go/drydock/internal/orchestrator"
-	"github.com/drydock-go/drydock/internal/store/sqlite"
 	"github.com/drydock-go/drydock/internal/task"
 )
 
@@ -25,75 +18,33 @@ import (
 // orchestrator's deploy_node timeout ends it), one node is missing from MAAS, and MAAS answers
 // 503 to a burst of requests in the middle. Each fault fails only its node.
 func TestOrchestratedFaults(t *testing.T) {
-	ctx := t.Context()
-	srcs := fullSiteSources(t)
 	site := loadFullSite(t)
 	e := newEnv(t, site, envOpts{
 		sim: maassim.Config{NodeTimeout: -1, Delays: maassim.Delays{Commissioning: 20 * time.Millisecond,
 			Testing: 10 * time.Millisecond, Deploying: 30 * time.Millisecond}},
 		driver: Config{PollInterval: 10 * time.Millisecond, Backoff: 20 * time.Millisecond},
 	})
-	lat := map[sim.Kind]time.Duration{}
-	for _, k := range sim.Kinds {
-		lat[k] = 0
-	}
-	dc, err := sim.Open("", sim.Config{Latency: lat})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	if err := dc.Ensure(site.Nodes...); err != nil {
-		t.Fatal(err)
-	}
-	specs, err := maassim.FromSite(dc, site.Nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dc, specs := simMachines(t, site)
 	const (
 		badCommission = "compute01"
 		hangs         = "compute02"
 		missing       = "storage01"
 	)
 	for i, spec := range specs {
-		n := site.Nodes[i]
-		kernelNames(&spec, site.Design.HardwareProfile(n.HardwareProfile))
-		if n.Name == missing {
-			continue
+		if n := site.Nodes[i]; n.Name != missing {
+			e.sids[n.Name] = e.sim.AddMachine(spec)
 		}
-		e.sids[n.Name] = e.sim.AddMachine(spec)
 	}
 	e.sim.Inject(maassim.Fault{Kind: maassim.CommissionFails, Hostname: e.sids[badCommission], Count: 100})
 	e.sim.Inject(maassim.Fault{Kind: maassim.DeployHangs, Hostname: e.sids[hangs], Count: 100})
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "drydock.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	nodes := &bootingNodes{NodeDriver: e.d, emu: e.sim, store: st, delay: 10 * time.Millisecond,
-		handed: map[string][]*driver.BootActions{}}
-	t.Cleanup(nodes.wg.Wait)
-	orch := orchestrator.New(st, driver.Set{Node: nodes, OOB: map[string]driver.OOBDriver{"ipmi": dc.OOBDriver()}},
-		orchestrator.Config{ID: "maas-faults", PollInterval: 20 * time.Millisecond, RetryBackoff: 10 * time.Millisecond,
-			BootActionRecheck: 200 * time.Millisecond,
-			Timeouts: map[string]time.Duration{"identify_node": time.Second, "deploy_node": 2 * time.Second,
-				"bootaction_report": 10 * time.Second}},
-		orchestrator.WithFetcher(designSources{{Name: srcs[0].Name, Data: srcs[0].Data}, {Name: srcs[1].Name, Data: srcs[1].Data}}),
-		orchestrator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = orch.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
-
+	o := startOrchestrator(t, e, dc.OOBDriver(), 10*time.Millisecond, orchestrator.Config{ID: "maas-faults",
+		PollInterval: 20 * time.Millisecond, RetryBackoff: 10 * time.Millisecond, BootActionRecheck: 200 * time.Millisecond,
+		Timeouts: map[string]time.Duration{"identify_node": time.Second, "deploy_node": 2 * time.Second,
+			"bootaction_report": 10 * time.Second}})
 	run := func(action string, filter []byte) *task.Task {
 		t.Helper()
-		tk, err := orch.Submit(ctx, action, "deckhand_fullsite.yaml+lvm.yaml", filter, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		wctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		tk, err = orch.WaitTask(wctx, tk.ID, 10*time.Millisecond)
+		tk, err := o.run(t, action, filter)
 		if err != nil {
 			t.Fatalf("%s: %v", action, err)
 		}

@@ -148,26 +148,10 @@ func kernelNames(spec *maassim.MachineSpec, hw *design.HardwareProfile) {
 	}
 }
 
-// TestOrchestratedDeployFullSite runs prepare_site, prepare_nodes and deploy_nodes of the full
-// site (deckhand_fullsite.yaml with the storage01 node, as TestFullSiteFieldByField) through
-// the orchestrator (SQLite store), the MAAS driver and the emulator, whose machines are those
-// of a simulated site (their NICs, disks and BMCs, driven by the simulated OOB driver). Three
-// machines are enlisted up front; compute02 enlists only when prepare_nodes PXE-boots it. NICs
-// carry kernel names, so the device aliases must be resolved from the stored lshw. It then
-// compares every machine with its node's applied model field by field (checkMachineWith), and
-// checks the build data and boot action records the orchestrator stored.
-func TestOrchestratedDeployFullSite(t *testing.T) {
-	ctx := t.Context()
-	srcs := fullSiteSources(t)
-	site := loadFullSite(t)
-	e := newEnv(t, site, envOpts{
-		sim: maassim.Config{Delays: maassim.Delays{Commissioning: 30 * time.Millisecond, Testing: 10 * time.Millisecond,
-			Deploying: 40 * time.Millisecond, Releasing: 10 * time.Millisecond, DiskErasing: 10 * time.Millisecond}},
-		driver: Config{PollInterval: 10 * time.Millisecond},
-	})
-
-	// The machines and their BMCs, enlisted in MAAS with the names a PXE enlistment gives
-	// (prepare_nodes finds them by BMC address and renames them).
+// simMachines opens a simulated site (no latency) holding the site's nodes and returns it with
+// the emulator's machine of each node (specs[i] is site.Nodes[i]'s), NICs under kernel names.
+func simMachines(t *testing.T, site *design.Site) (*sim.Site, []maassim.MachineSpec) {
+	t.Helper()
 	lat := map[sim.Kind]time.Duration{}
 	for _, k := range sim.Kinds {
 		lat[k] = 0
@@ -184,13 +168,84 @@ func TestOrchestratedDeployFullSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i := range specs {
+		kernelNames(&specs[i], site.Design.HardwareProfile(site.Nodes[i].HardwareProfile))
+	}
+	return dc, specs
+}
+
+// orchestrated is an orchestrator of the full site's design over a SQLite store, running until
+// the test ends, with e's MAAS driver (its deployed nodes played by nodes) and an ipmi OOB driver.
+type orchestrated struct {
+	orch  *orchestrator.Orchestrator
+	st    store.Store
+	nodes *bootingNodes
+}
+
+// startOrchestrator starts an orchestrated; the booted nodes report bootDelay after their
+// deployment.
+func startOrchestrator(t *testing.T, e *env, oob driver.OOBDriver, bootDelay time.Duration, cfg orchestrator.Config) *orchestrated {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "drydock.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	nodes := &bootingNodes{NodeDriver: e.d, emu: e.sim, store: st, delay: bootDelay,
+		handed: map[string][]*driver.BootActions{}}
+	t.Cleanup(nodes.wg.Wait)
+	var srcs designSources
+	for _, src := range fullSiteSources(t) {
+		srcs = append(srcs, ref.Source{Name: src.Name, Data: src.Data})
+	}
+	orch := orchestrator.New(st, driver.Set{Node: nodes, OOB: map[string]driver.OOBDriver{"ipmi": oob}}, cfg,
+		orchestrator.WithFetcher(srcs), orchestrator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = orch.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return &orchestrated{orch: orch, st: st, nodes: nodes}
+}
+
+// run submits a task of the full site (filter nil: every node) and waits at most a minute for
+// it to end.
+func (o *orchestrated) run(t *testing.T, action string, filter []byte) (*task.Task, error) {
+	t.Helper()
+	tk, err := o.orch.Submit(t.Context(), action, "deckhand_fullsite.yaml+lvm.yaml", filter, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	return o.orch.WaitTask(ctx, tk.ID, 10*time.Millisecond)
+}
+
+// TestOrchestratedDeployFullSite runs prepare_site, prepare_nodes and deploy_nodes of the full
+// site (deckhand_fullsite.yaml with the storage01 node, as TestFullSiteFieldByField) through
+// the orchestrator (SQLite store), the MAAS driver and the emulator, whose machines are those
+// of a simulated site (their NICs, disks and BMCs, driven by the simulated OOB driver). Three
+// machines are enlisted up front; compute02 enlists only when prepare_nodes PXE-boots it. NICs
+// carry kernel names, so the device aliases must be resolved from the stored lshw. It then
+// compares every machine with its node's applied model field by field (checkMachineWith), and
+// checks the build data and boot action records the orchestrator stored.
+func TestOrchestratedDeployFullSite(t *testing.T) {
+	ctx := t.Context()
+	site := loadFullSite(t)
+	e := newEnv(t, site, envOpts{
+		sim: maassim.Config{Delays: maassim.Delays{Commissioning: 30 * time.Millisecond, Testing: 10 * time.Millisecond,
+			Deploying: 40 * time.Millisecond, Releasing: 10 * time.Millisecond, DiskErasing: 10 * time.Millisecond}},
+		driver: Config{PollInterval: 10 * time.Millisecond},
+	})
+
+	// The machines and their BMCs, enlisted in MAAS with the names a PXE enlistment gives
+	// (prepare_nodes finds them by BMC address and renames them).
+	dc, specs := simMachines(t, site)
 	// compute02 is new hardware: it enlists when prepare_nodes PXE-boots it.
 	const late = "compute02"
 	oob := &pxeBooting{OOBDriver: dc.OOBDriver(), dc: dc, emu: e.sim, pending: map[string]maassim.MachineSpec{}, sids: map[string]string{}}
 	for i, spec := range specs {
 		n := site.Nodes[i]
 		spec.Hostname = ""
-		kernelNames(&spec, site.Design.HardwareProfile(n.HardwareProfile))
 		if n.Name == late {
 			oob.pending[n.Name] = spec
 			continue
@@ -198,25 +253,12 @@ func TestOrchestratedDeployFullSite(t *testing.T) {
 		e.sids[n.Name] = e.sim.AddMachine(spec)
 	}
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "drydock.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	nodes := &bootingNodes{NodeDriver: e.d, emu: e.sim, store: st, delay: 30 * time.Millisecond,
-		handed: map[string][]*driver.BootActions{}}
-	t.Cleanup(nodes.wg.Wait)
-	orch := orchestrator.New(st, driver.Set{Node: nodes, OOB: map[string]driver.OOBDriver{"ipmi": oob}},
-		orchestrator.Config{ID: "maas-e2e", PollInterval: 20 * time.Millisecond, RetryBackoff: 10 * time.Millisecond,
-			BootActionURL: "http://drydock.test/api/v1.0/bootactions/", BootActionRecheck: 200 * time.Millisecond,
-			// A node that never reports fails the test in seconds, not in 15 minutes.
-			Timeouts: map[string]time.Duration{"bootaction_report": 20 * time.Second}},
-		orchestrator.WithFetcher(designSources{{Name: srcs[0].Name, Data: srcs[0].Data}, {Name: srcs[1].Name, Data: srcs[1].Data}}),
-		orchestrator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = orch.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	o := startOrchestrator(t, e, oob, 30*time.Millisecond, orchestrator.Config{ID: "maas-e2e", PollInterval: 20 * time.Millisecond,
+		RetryBackoff: 10 * time.Millisecond, BootActionURL: "http://drydock.test/api/v1.0/bootactions/",
+		BootActionRecheck: 200 * time.Millisecond,
+		// A node that never reports fails the test in seconds, not in 15 minutes.
+		Timeouts: map[string]time.Duration{"bootaction_report": 20 * time.Second}})
+	st, nodes := o.st, o.nodes
 
 	var names []string
 	for _, n := range site.Nodes {
@@ -224,21 +266,14 @@ func TestOrchestratedDeployFullSite(t *testing.T) {
 	}
 	tasks := map[string]*task.Task{}
 	for _, action := range []string{task.ActionPrepareSite, task.ActionPrepareNodes, task.ActionDeployNodes} {
-		tk, err := orch.Submit(ctx, action, "deckhand_fullsite.yaml+lvm.yaml", nil, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := tk.ID
-		wctx, cancel := context.WithTimeout(ctx, time.Minute)
-		tk, err = orch.WaitTask(wctx, id, 10*time.Millisecond)
-		cancel()
+		tk, err := o.run(t, action, nil)
 		if tk == nil {
 			t.Fatalf("%s: %v", action, err)
 		}
 		if err != nil || tk.Status != task.StatusComplete || tk.Result.Status != task.ResultSuccess ||
 			action != task.ActionPrepareSite && !sameSet(tk.Result.Successes, names) {
 			t.Fatalf("%s: %v: status %s, result %s, successes %v, failures %v\n%s\n%s", action, err, tk.Status,
-				tk.Result.Status, tk.Result.Successes, tk.Result.Failures, taskMessages(tk), stepRuns(st, id))
+				tk.Result.Status, tk.Result.Successes, tk.Result.Failures, taskMessages(tk), stepRuns(st, tk.ID))
 		}
 		tasks[action] = tk
 	}
@@ -366,7 +401,7 @@ func checkRecords(t *testing.T, st store.Store, tasks map[string]*task.Task, n *
 	for _, g := range []string{"lshw", "lldp"} {
 		bd, ok := gens[g]
 		if !ok || bd.Format != "text/xml" || !strings.Contains(string(bd.Data), "<") {
-			t.Errorf("build data %s: %q %d bytes (stored: %v)", g, bd.Format, len(bd.Data), keys(gens))
+			t.Errorf("build data %s: %q %d bytes (stored: %v)", g, bd.Format, len(bd.Data), sortedKeys(gens))
 		}
 	}
 	for _, i := range ms.Interfaces {
@@ -375,7 +410,7 @@ func checkRecords(t *testing.T, st store.Store, tasks map[string]*task.Task, n *
 		}
 	}
 	if len(deploys) == 0 {
-		t.Errorf("no deploy build data (stored: %v)", keys(gens))
+		t.Errorf("no deploy build data (stored: %v)", sortedKeys(gens))
 	}
 	// Build data hang on the subtasks of the steps that collected them.
 	steps := subtaskSteps(t, st, tasks)
@@ -501,15 +536,6 @@ func checkSteps(t *testing.T, st store.Store, tasks map[string]*task.Task, late 
 			}
 		}
 	}
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func taskMessages(tk *task.Task) string {

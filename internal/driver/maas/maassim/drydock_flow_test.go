@@ -116,6 +116,8 @@ func TestDrydockFlow(t *testing.T) {
 		"parents", parents[1], "mtu", "9000", "bond_mode", "802.3ad", "bond_miimon", "100", "bond_downdelay", "200",
 		"bond_updelay", "200", "bond_lacp_rate", "slow", "bond_xmit_hash_policy", "layer3+4")), 200).obj(t)
 	must(t, c.put("nodes/"+sid+"/interfaces/"+idOf(bond)+"/", vals("vlan", gpUntagged)), 200)
+	// Sending a bond its own parents again is accepted (they are its, not another bond's).
+	must(t, c.put("nodes/"+sid+"/interfaces/"+idOf(bond)+"/", vals("parents", parents[0], "parents", parents[1])), 200)
 	vif := must(t, c.post("nodes/"+sid+"/interfaces/?op=create_vlan", vals("vlan", idOf(mgmtVLAN), "parent", idOf(bond),
 		"tags", "", "mtu", "9000")), 200).obj(t)
 	must(t, c.post("nodes/"+sid+"/interfaces/"+idOf(vif)+"/?op=link_subnet", vals("subnet", idOf(mgmt), "mode", "static",

@@ -290,6 +290,38 @@ func (c *req) ifaceArg() (*machine, *iface, *apiError) {
 	return m, ifc, nil
 }
 
+// editIfaceArg is ifaceArg for an edit the machine's status must allow (editInterfaces).
+func (c *req) editIfaceArg(op string, allowDeployed bool) (*machine, *iface, *apiError) {
+	m, ifc, e := c.ifaceArg()
+	if e != nil {
+		return nil, nil, e
+	}
+	if e := c.editInterfaces(m, op, allowDeployed); e != nil {
+		return nil, nil, e
+	}
+	return m, ifc, nil
+}
+
+// createIfaceNode resolves the node of nodes/{sid}/interfaces/ for an interface creation the
+// machine's status must allow.
+func (c *req) createIfaceNode() (*machine, *apiError) {
+	m, e := c.node()
+	if e != nil {
+		return nil, e
+	}
+	if e := c.editInterfaces(m, "create", false); e != nil {
+		return nil, e
+	}
+	return m, nil
+}
+
+// addIface adds a created interface to the machine, linked up if it has no link, and renders it.
+func (st *state) addIface(m *machine, ifc *iface) *ifaceJSON {
+	m.interfaces = append(m.interfaces, ifc)
+	st.ensureLinkUp(ifc)
+	return renderIface(m, ifc)
+}
+
 func getInterface(c *req) (any, *apiError) {
 	m, ifc, e := c.ifaceArg()
 	if e != nil {
@@ -449,11 +481,8 @@ func (c *req) applyBondParams(n *iface) *apiError {
 }
 
 func createPhysical(c *req) (any, *apiError) {
-	m, e := c.node()
+	m, e := c.createIfaceNode()
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "create", false); e != nil {
 		return nil, e
 	}
 	mac, ok := validMAC(c.get("mac_address"))
@@ -475,12 +504,13 @@ func createPhysical(c *req) (any, *apiError) {
 	if e := c.applyIfaceForm(m, ifc, false); e != nil {
 		return nil, e
 	}
-	m.interfaces = append(m.interfaces, ifc)
-	return renderIface(m, ifc), nil
+	return c.s.st.addIface(m, ifc), nil
 }
 
-// parentsArg resolves the parents of a bond (ids or names of the same node's interfaces).
-func (c *req) parentsArg(m *machine, key string) ([]*iface, *apiError) {
+// parentsArg resolves the parents of a bond (ids or names of the same node's interfaces); an
+// interface another bond than self already uses is refused (self: the bond being updated, or
+// nil on create).
+func (c *req) parentsArg(m *machine, key string, self *iface) ([]*iface, *apiError) {
 	var out []*iface
 	for _, v := range c.listComma(key) {
 		p := m.iface(v)
@@ -488,7 +518,7 @@ func (c *req) parentsArg(m *machine, key string) ([]*iface, *apiError) {
 			return nil, fieldError(key, "Select a valid choice. %s is not one of the available choices.", v)
 		}
 		for _, ch := range m.children(p) {
-			if ch.typ == "bond" {
+			if ch.typ == "bond" && ch != self {
 				return nil, fieldError(key, "Interface %s is already in use by %s.", p.name, ch.name)
 			}
 		}
@@ -498,18 +528,15 @@ func (c *req) parentsArg(m *machine, key string) ([]*iface, *apiError) {
 }
 
 func createBond(c *req) (any, *apiError) {
-	m, e := c.node()
+	m, e := c.createIfaceNode()
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "create", false); e != nil {
 		return nil, e
 	}
 	fe := fieldErrors{}
 	if c.get("name") == "" {
 		fe.add("name", "This field is required.")
 	}
-	parents, e := c.parentsArg(m, "parents")
+	parents, e := c.parentsArg(m, "parents", nil)
 	if e != nil {
 		return nil, e
 	}
@@ -530,17 +557,12 @@ func createBond(c *req) (any, *apiError) {
 		p.links = nil
 		p.vlan = bond.vlan
 	}
-	m.interfaces = append(m.interfaces, bond)
-	c.s.st.ensureLinkUp(bond)
-	return renderIface(m, bond), nil
+	return c.s.st.addIface(m, bond), nil
 }
 
 func createVLANInterface(c *req) (any, *apiError) {
-	m, e := c.node()
+	m, e := c.createIfaceNode()
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "create", false); e != nil {
 		return nil, e
 	}
 	fe := fieldErrors{}
@@ -560,7 +582,7 @@ func createVLANInterface(c *req) (any, *apiError) {
 	if v.vid == 0 {
 		return nil, fieldError("vlan", "A VLAN interface can only belong to a tagged VLAN.")
 	}
-	parents, e := c.parentsArg(m, "parent")
+	parents, e := c.parentsArg(m, "parent", nil)
 	if e != nil {
 		return nil, e
 	}
@@ -579,23 +601,18 @@ func createVLANInterface(c *req) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	m.interfaces = append(m.interfaces, ifc)
-	c.s.st.ensureLinkUp(ifc)
-	return renderIface(m, ifc), nil
+	return c.s.st.addIface(m, ifc), nil
 }
 
 func createBridge(c *req) (any, *apiError) {
-	m, e := c.node()
+	m, e := c.createIfaceNode()
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "create", false); e != nil {
 		return nil, e
 	}
 	if c.get("parent") == "" {
 		return nil, fieldError("parent", "This field is required.")
 	}
-	parents, e := c.parentsArg(m, "parent")
+	parents, e := c.parentsArg(m, "parent", nil)
 	if e != nil {
 		return nil, e
 	}
@@ -606,9 +623,7 @@ func createBridge(c *req) (any, *apiError) {
 		return nil, e
 	}
 	parents[0].links = nil
-	m.interfaces = append(m.interfaces, br)
-	c.s.st.ensureLinkUp(br)
-	return renderIface(m, br), nil
+	return c.s.st.addIface(m, br), nil
 }
 
 func cloneValues(v map[string][]string, drop ...string) map[string][]string {

@@ -7,11 +7,8 @@ import (
 )
 
 func updateInterface(c *req) (any, *apiError) {
-	m, ifc, e := c.ifaceArg()
+	m, ifc, e := c.editIfaceArg("update", true)
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "update", true); e != nil {
 		return nil, e
 	}
 	if ifc.typ == "bond" && (c.has("parents") || c.has("parent")) && m.status != statusDeployed {
@@ -19,16 +16,9 @@ func updateInterface(c *req) (any, *apiError) {
 		if !c.has(key) {
 			key = "parent"
 		}
-		parents, e := c.parentsArg(m, key)
+		parents, e := c.parentsArg(m, key, ifc)
 		if e != nil {
 			return nil, e
-		}
-		for _, p := range parents {
-			for _, ch := range m.children(p) {
-				if ch != ifc && ch.typ == "bond" {
-					return nil, fieldError(key, "Interface %s is already in use by %s.", p.name, ch.name)
-				}
-			}
 		}
 		if len(parents) == 0 {
 			return nil, fieldError("parents", "A bond interface must have one or more parents.")
@@ -42,11 +32,8 @@ func updateInterface(c *req) (any, *apiError) {
 }
 
 func deleteInterface(c *req) (any, *apiError) {
-	m, ifc, e := c.ifaceArg()
+	m, ifc, e := c.editIfaceArg("delete", false)
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "delete", false); e != nil {
 		return nil, e
 	}
 	c.s.st.removeIface(m, ifc)
@@ -83,14 +70,20 @@ func (st *state) dropGateway(m *machine, linkID int) {
 	}
 }
 
+// setGateway makes a link (with a subnet) the machine's default gateway of its address family.
+func (m *machine) setGateway(l *link) {
+	if l.subnet.cidr.Addr().Is4() {
+		m.gw4 = l.id
+	} else {
+		m.gw6 = l.id
+	}
+}
+
 // linkSubnet is op=link_subnet: mode AUTO, DHCP, STATIC (an address inside the subnet, free;
 // the lowest free one when omitted) or LINK_UP.
 func linkSubnet(c *req) (any, *apiError) {
-	m, ifc, e := c.ifaceArg()
+	m, ifc, e := c.editIfaceArg("link subnet on", false)
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "link subnet on", false); e != nil {
 		return nil, e
 	}
 	st := c.s.st
@@ -169,21 +162,14 @@ func linkSubnet(c *req) (any, *apiError) {
 	ifc.links = append(ifc.links, l)
 	st.holdIP(m, l)
 	if defGW {
-		if sn.cidr.Addr().Is4() {
-			m.gw4 = l.id
-		} else {
-			m.gw6 = l.id
-		}
+		m.setGateway(l)
 	}
 	return renderIface(m, ifc), nil
 }
 
 func unlinkSubnet(c *req) (any, *apiError) {
-	m, ifc, e := c.ifaceArg()
+	m, ifc, e := c.editIfaceArg("unlink subnet on", false)
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "unlink subnet on", false); e != nil {
 		return nil, e
 	}
 	if c.get("id") == "" {
@@ -202,11 +188,8 @@ func unlinkSubnet(c *req) (any, *apiError) {
 }
 
 func disconnectInterface(c *req) (any, *apiError) {
-	m, ifc, e := c.ifaceArg()
+	m, ifc, e := c.editIfaceArg("disconnect", false)
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "disconnect", false); e != nil {
 		return nil, e
 	}
 	for _, l := range ifc.links {
@@ -218,11 +201,8 @@ func disconnectInterface(c *req) (any, *apiError) {
 }
 
 func setDefaultGateway(c *req) (any, *apiError) {
-	m, ifc, e := c.ifaceArg()
+	m, ifc, e := c.editIfaceArg("set default gateway for", false)
 	if e != nil {
-		return nil, e
-	}
-	if e := c.editInterfaces(m, "set default gateway for", false); e != nil {
 		return nil, e
 	}
 	var cands []*link
@@ -240,16 +220,16 @@ func setDefaultGateway(c *req) (any, *apiError) {
 		return nil, fieldError("__all__", "This interface has no usable gateways.")
 	}
 	for _, l := range cands {
-		if l.subnet.cidr.Addr().Is4() {
-			m.gw4 = l.id
-		} else {
-			m.gw6 = l.id
-		}
+		m.setGateway(l)
 	}
 	return renderIface(m, ifc), nil
 }
 
-func interfaceAddTag(c *req) (any, *apiError) {
+func interfaceAddTag(c *req) (any, *apiError)    { return interfaceTag(c, true) }
+func interfaceRemoveTag(c *req) (any, *apiError) { return interfaceTag(c, false) }
+
+// interfaceTag adds a tag (unless the interface has it, in any case) or removes it.
+func interfaceTag(c *req, add bool) (any, *apiError) {
 	m, ifc, e := c.ifaceArg()
 	if e != nil {
 		return nil, e
@@ -258,27 +238,10 @@ func interfaceAddTag(c *req) (any, *apiError) {
 	if t == "" {
 		return nil, missingParam("tag")
 	}
-	if !containsFold(ifc.tags, t) {
+	if !add {
+		ifc.tags = editTags(ifc.tags, t, false)
+	} else if !containsFold(ifc.tags, t) {
 		ifc.tags = append(ifc.tags, t)
 	}
-	return renderIface(m, ifc), nil
-}
-
-func interfaceRemoveTag(c *req) (any, *apiError) {
-	m, ifc, e := c.ifaceArg()
-	if e != nil {
-		return nil, e
-	}
-	t := c.get("tag")
-	if t == "" {
-		return nil, missingParam("tag")
-	}
-	var keep []string
-	for _, x := range ifc.tags {
-		if x != t {
-			keep = append(keep, x)
-		}
-	}
-	ifc.tags = append([]string{}, keep...)
 	return renderIface(m, ifc), nil
 }

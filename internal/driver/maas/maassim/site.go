@@ -75,11 +75,7 @@ func (s *Server) AddSite(site *sim.Site, nodes []*design.Node) (map[string]strin
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(specs))
-	for i, spec := range specs {
-		out[nodes[i].Name] = s.AddMachine(spec)
-	}
-	return out, nil
+	return s.addMachines(specs, nodes), nil
 }
 
 // FromDesign is FromSite with the machines' hardware as their operating system presents it:
@@ -117,9 +113,15 @@ func (s *Server) AddDesign(site *sim.Site, ds *design.Site, nodes []*design.Node
 	if err != nil {
 		return nil, err
 	}
+	return s.addMachines(specs, nodes), nil
+}
+
+// addMachines enlists the machines of nodes (specs[i] is nodes[i]'s) and returns the system id
+// of each node by node name.
+func (s *Server) addMachines(specs []MachineSpec, nodes []*design.Node) map[string]string {
 	out := make(map[string]string, len(specs))
 	for i, spec := range specs {
 		out[nodes[i].Name] = s.AddMachine(spec)
 	}
-	return out, nil
+	return out
 }
