@@ -31,7 +31,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,9 +38,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -52,8 +49,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	"github.com/drydock-go/drydock/internal/client"
-	"github.com/drydock-go/drydock/internal/store/postgres"
 )
 
 const defaultPG = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -145,7 +142,7 @@ func main() {
 			break
 		}
 	}
-	env.LoadAfter = loadavg()
+	env.LoadAfter = benchrun.LoadAvg()
 	rep := report(o, env, runs)
 	fmt.Print(rep)
 	if o.write && !failed {
@@ -210,7 +207,7 @@ func runStore(ctx context.Context, o options, st string) (r *storeRun) {
 	if s.SeedWorkers <= 0 {
 		s.SeedWorkers = 4
 		if st == "postgres" {
-			s.SeedWorkers = poolSize(o.pgURL)
+			s.SeedWorkers = benchrun.PoolSize(o.pgURL)
 		}
 	}
 	if o.cpuprofile != "" {
@@ -218,45 +215,32 @@ func runStore(ctx context.Context, o options, st string) (r *storeRun) {
 		s.CPUProfile = strings.TrimSuffix(o.cpuprofile, ext) + "-" + st + ext
 	}
 	if st == "postgres" {
-		schemaURL, drop, err := freshSchema(ctx, o.pgURL)
+		schemaURL, drop, err := benchrun.FreshSchema(ctx, o.pgURL, fmt.Sprintf("apibench_%d", time.Now().UnixNano()))
 		if err != nil {
 			r.err = err
 			return r
 		}
-		defer drop()
+		defer func() {
+			if err := drop(); err != nil {
+				logf("%v", err)
+			}
+		}()
 		s.PostgresURL = schemaURL
 	}
 
-	js, err := json.Marshal(s)
-	if err != nil {
-		r.err = err
-		return r
-	}
 	logf("%s: seeding %d tasks and starting the API server", st, o.tasks)
-	cmd := exec.Command(os.Args[0], "-child", string(js))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	child, err := benchrun.StartPiped("child", s)
 	if err != nil {
-		r.err = err
-		return r
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		r.err = err
-		return r
-	}
-	if err := cmd.Start(); err != nil {
 		r.err = err
 		return r
 	}
 	defer func() {
-		stdin.Close()
-		if err := cmd.Wait(); err != nil && r.err == nil {
+		child.In.Close()
+		if err := child.Wait(); err != nil && r.err == nil {
 			r.err = fmt.Errorf("server child: %w", err)
 		}
 	}()
-	out := bufio.NewReader(stdout)
-	line, err := out.ReadBytes('\n')
+	line, err := child.Out.ReadBytes('\n')
 	if err != nil {
 		r.err = fmt.Errorf("server child did not start: %w", err)
 		return r
@@ -291,10 +275,10 @@ func runStore(ctx context.Context, o options, st string) (r *storeRun) {
 	// serverStats asks the child for its counters.
 	serverStats := func() (stats, error) {
 		var s stats
-		if _, err := fmt.Fprintln(stdin, "stats"); err != nil {
+		if _, err := fmt.Fprintln(child.In, "stats"); err != nil {
 			return s, fmt.Errorf("server child: %w", err)
 		}
-		line, err := out.ReadBytes('\n')
+		line, err := child.Out.ReadBytes('\n')
 		if err != nil {
 			return s, fmt.Errorf("server child: %w", err)
 		}
@@ -316,9 +300,9 @@ func runStore(ctx context.Context, o options, st string) (r *storeRun) {
 			r.err = err
 			return r
 		}
-		cl0, m0 := selfCPU(), machineCPU()
+		cl0, m0 := benchrun.SelfUsage().CPU, machineCPU()
 		l := drive(ctx, c, ids, p, o.design, o.clients, o.duration, o.requests, seed)
-		cl1, m1 := selfCPU(), machineCPU()
+		cl1, m1 := benchrun.SelfUsage().CPU, machineCPU()
 		sv1, err := serverStats()
 		if err != nil {
 			r.err = err
@@ -345,44 +329,6 @@ func runStore(ctx context.Context, o options, st string) (r *storeRun) {
 	return r
 }
 
-// freshSchema creates a schema for one run and returns the URL that uses it and a function
-// dropping it.
-func freshSchema(ctx context.Context, base string) (string, func(), error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, fmt.Errorf("-pg: %w", err)
-	}
-	admin, err := postgres.OpenDB(ctx, base)
-	if err != nil {
-		return "", nil, err
-	}
-	schema := fmt.Sprintf("apibench_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	drop := func() {
-		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			logf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
-}
-
-// poolSize is the store's pool size for a PostgreSQL URL (pool_max_conns, else the default).
-func poolSize(raw string) int {
-	if u, err := url.Parse(raw); err == nil {
-		if n, err := strconv.Atoi(u.Query().Get("pool_max_conns")); err == nil && n > 0 {
-			return n
-		}
-	}
-	return postgres.DefaultPoolSize
-}
-
 func readIDs(path string) ([]uuid.UUID, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -400,14 +346,6 @@ func readIDs(path string) ([]uuid.UUID, error) {
 		return nil, errors.New("no seeded task ids")
 	}
 	return ids, nil
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type cpuTicks struct{ busy, total int64 }
@@ -435,18 +373,6 @@ func machineCPU() cpuTicks {
 		}
 	}
 	return t
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // srcDir is this package's directory when it is known (go run, go build without -trimpath).

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 )
 
 // env is the machine a run measured.
@@ -21,7 +23,7 @@ type env struct {
 
 func environment() env {
 	e := env{GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		LoadBefore: loadavg()}
+		LoadBefore: benchrun.LoadAvg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -81,7 +83,7 @@ func report(o options, e env, runs []*storeRun) string {
 		"(top-level or subtask, no query options); POST creates a deploy_nodes task (stays queued) with a file design_ref.\n")
 	p("Stores: SQLite = internal/store/sqlite (one write connection, WAL, synchronous=NORMAL, read pool of max(4, GOMAXPROCS))\n"+
 		"on a local temporary file; PostgreSQL = internal/store/postgres (default pool of 10 connections) at %s,\n"+
-		"a fresh schema per run, on the same machine.\n\n", redact(o.pgURL))
+		"a fresh schema per run, on the same machine.\n\n", benchrun.Redact(o.pgURL))
 
 	p("Seeded history (store.Store.CreateTask, one transaction per task, concurrent writers):\n\n")
 	p("| store | tasks | top-level | subtasks | messages | writers | seeding time | tasks/s |\n")
@@ -172,15 +174,4 @@ func resultsHeader(o options) string {
 		}
 	}
 	return "# apibench results\n\nRecorded by `" + strings.Join(args, " ") + " -write`:\n\n"
-}
-
-func redact(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.Index(u[i+3:], "@"); j >= 0 {
-			if k := strings.Index(u[i+3:i+3+j], ":"); k >= 0 {
-				return u[:i+3+k] + ":***" + u[i+3+j:]
-			}
-		}
-	}
-	return u
 }

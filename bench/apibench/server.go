@@ -13,20 +13,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	"github.com/drydock-go/drydock/internal/api"
 	"github.com/drydock-go/drydock/internal/api/auth"
 	"github.com/drydock-go/drydock/internal/api/policy"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
-	"github.com/drydock-go/drydock/internal/store/postgres"
-	"github.com/drydock-go/drydock/internal/store/sqlite"
 )
 
 // spec is what the parent asks of a server child.
@@ -56,29 +53,17 @@ type ready struct {
 func serve(s spec) error {
 	ctx := context.Background()
 	discard := slog.New(slog.DiscardHandler)
-	var st store.Store
-	var writePool, readPool int
-	switch s.Store {
-	case "sqlite":
-		db, err := sqlite.Open(ctx, filepath.Join(s.Dir, "drydock.db"))
-		if err != nil {
-			return err
-		}
-		st = db
-		// sqlite.Open: one write connection, max(4, GOMAXPROCS) read connections.
-		writePool, readPool = 1, max(4, runtime.GOMAXPROCS(0))
-	case "postgres":
-		db, err := postgres.Open(ctx, s.PostgresURL)
-		if err != nil {
-			return err
-		}
-		st = db
-		writePool = db.DB().Stats().MaxOpenConnections
-		readPool = writePool // one pool serves both
-	default:
-		return fmt.Errorf("unknown store %q", s.Store)
+	st, err := benchrun.OpenStore(ctx, s.Store, s.Dir, s.PostgresURL)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
+	// sqlite.Open: one write connection, max(4, GOMAXPROCS) read connections.
+	writePool, readPool := 1, max(4, runtime.GOMAXPROCS(0))
+	if s.Store == "postgres" {
+		writePool = st.DB().Stats().MaxOpenConnections
+		readPool = writePool // one pool serves both
+	}
 
 	fams := plan(s.Tasks, s.Design, 1)
 	ids, stats, err := seed(ctx, st, fams, s.SeedWorkers)
@@ -118,17 +103,11 @@ func serve(s spec) error {
 	go func() { served <- hs.Serve(ln) }()
 
 	if s.CPUProfile != "" {
-		f, err := os.Create(s.CPUProfile)
+		stop, err := benchrun.StartCPUProfile(s.CPUProfile)
 		if err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}()
+		defer stop()
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(ready{Addr: ln.Addr().String(), Token: token, IDs: idsPath, Seed: stats,
 		WritePool: writePool, ReadPool: readPool, GOMAXPROCS: runtime.GOMAXPROCS(0)}); err != nil {
@@ -163,11 +142,7 @@ type stats struct {
 }
 
 func snapshot(st store.Store) stats {
-	var s stats
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		s.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	s := stats{CPU: benchrun.SelfUsage().CPU}
 	if p, ok := st.(interface{ DB() *sql.DB }); ok {
 		ds := p.DB().Stats()
 		s.PoolWaits, s.PoolWaitTime = ds.WaitCount, ds.WaitDuration

@@ -19,13 +19,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/design/sitegen"
 	"github.com/drydock-go/drydock/internal/design/validate"
@@ -100,18 +99,16 @@ func runChild(file string, defaultGC bool) (result, int64) {
 	check(err)
 	var r result
 	check(json.Unmarshal(out, &r))
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return r, ru.Maxrss // kilobytes on Linux
+	return r, benchrun.ChildUsage(cmd.ProcessState).MaxRSSKB
 }
 
 func measure(file, cpuprofile string) {
 	data, err := os.ReadFile(file)
 	check(err)
 	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
+		stop, err := benchrun.StartCPUProfile(cpuprofile)
 		check(err)
-		check(pprof.StartCPUProfile(f))
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	t0 := time.Now()
 	in := design.Parse(design.Source{Name: file, Data: data})

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strings"
@@ -15,14 +13,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/maas"
 	"github.com/drydock-go/drydock/internal/driver/oob"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
-	"github.com/drydock-go/drydock/internal/store/postgres"
-	"github.com/drydock-go/drydock/internal/store/sqlite"
 	"github.com/drydock-go/drydock/internal/task"
 )
 
@@ -220,22 +217,9 @@ func (noOOB) Interrogate(context.Context, driver.Call) driver.Result {
 func runDrydock(s drySpec) (dryResult, error) {
 	var res dryResult
 	ctx := context.Background()
-	var st store.Store
-	switch s.Backend {
-	case "sqlite":
-		x, err := sqlite.Open(ctx, filepath.Join(s.Dir, "drydock.db"))
-		if err != nil {
-			return res, err
-		}
-		st = x
-	case "postgres":
-		x, err := postgres.Open(ctx, s.PostgresURL)
-		if err != nil {
-			return res, err
-		}
-		st = x
-	default:
-		return res, fmt.Errorf("unknown store %q", s.Backend)
+	st, err := benchrun.OpenStore(ctx, s.Backend, s.Dir, s.PostgresURL)
+	if err != nil {
+		return res, err
 	}
 	defer st.Close()
 
@@ -255,42 +239,23 @@ func runDrydock(s drySpec) (dryResult, error) {
 	}
 	orch := orchestrator.New(st, drivers, orchestrator.Config{ID: "maasbench", PollInterval: time.Second,
 		DriverCalls: s.DriverCalls, BootActionRecheck: 5 * time.Second}, orchestrator.WithLogger(log))
-	runCtx, stopRun := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = orch.Run(runCtx) }()
-	defer func() { stopRun(); wg.Wait() }()
+	stopOrch := benchrun.Background(ctx, orch.Run)
+	defer stopOrch()
 
-	var maxG atomic.Int64
-	sampleDone := make(chan struct{})
-	defer close(sampleDone)
-	go func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if g := int64(runtime.NumGoroutine()); g > maxG.Load() {
-				maxG.Store(g)
-			}
-			select {
-			case <-sampleDone:
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	peakGoroutines := benchrun.PeakGoroutines()
+	defer peakGoroutines()
 
 	stopProfile := func() {}
 	deadline := time.Now().Add(s.Timeout)
 	for i, action := range phases {
 		if i == 1 && s.CPUProfile != "" {
 			// The profile covers prepare_nodes and deploy_nodes.
-			stop, err := startProfile(s.CPUProfile)
+			stop, err := benchrun.StartCPUProfile(s.CPUProfile)
 			if err != nil {
 				return res, err
 			}
-			var once sync.Once
-			stopProfile = func() { once.Do(stop) }
-			defer stopProfile()
+			stopProfile = stop
+			defer stop()
 		}
 		m.phase.Store(int32(i))
 		t0 := time.Now()
@@ -316,7 +281,7 @@ func runDrydock(s drySpec) (dryResult, error) {
 	stopProfile()
 	res.Requests = md.Requests()
 	res.Reports = int(nd.reports.Load())
-	res.MaxGoroutines = int(maxG.Load())
+	res.MaxGoroutines = peakGoroutines()
 	ms := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(ms)
 	res.GCCycles = ms[0].Value.Uint64()

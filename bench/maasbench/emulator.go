@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	ddesign "github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/driver/maas/maassim"
 	"github.com/drydock-go/drydock/internal/driver/sim"
@@ -163,7 +163,7 @@ type emulator struct {
 // emulator's URL and key first and its figures last.
 func runEmulator(s emuSpec) error {
 	if s.CPUProfile != "" {
-		stop, err := startProfile(s.CPUProfile)
+		stop, err := benchrun.StartCPUProfile(s.CPUProfile)
 		if err != nil {
 			return err
 		}
@@ -305,17 +305,4 @@ func bootResources(site *ddesign.Site) []maassim.BootResource {
 			Subarches: "generic," + k, Title: n.Image})
 	}
 	return rs
-}
-
-// startProfile starts a CPU profile; the returned function stops it and closes the file.
-func startProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -29,25 +29,21 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	"github.com/drydock-go/drydock/internal/design/sitegen"
-	"github.com/drydock-go/drydock/internal/store/postgres"
 	"github.com/drydock-go/drydock/internal/task"
 )
 
@@ -109,14 +105,8 @@ func main() {
 		return
 	}
 
-	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n <= 0 {
-			fail("bad node count %q", s)
-		}
-		ns = append(ns, n)
-	}
+	ns, err := benchrun.ParseCounts(*sizes, "node count")
+	check(err)
 	var bs []string
 	for _, b := range strings.Split(*stores, ",") {
 		b = strings.TrimSpace(b)
@@ -125,17 +115,9 @@ func main() {
 		}
 		bs = append(bs, b)
 	}
-	dir := *dirFlag
-	if dir == "" {
-		d, err := os.MkdirTemp("", "maasbench")
-		check(err)
-		dir = d
-		if !*keep {
-			defer os.RemoveAll(dir)
-		}
-	} else {
-		check(os.MkdirAll(dir, 0o755))
-	}
+	dir, removeDir, err := benchrun.WorkDir(*dirFlag, "maasbench", *keep)
+	check(err)
+	defer removeDir()
 
 	es := emuSpec{Commissioning: *commission, Testing: *testing, Deploying: *deploy, BMCLatency: *bmc}
 	fmt.Printf("maasbench: Go %s, %s/%s, %d CPUs, %s\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
@@ -201,50 +183,28 @@ func runOne(n int, backend string, es emuSpec, ds drySpec, pgURL string) *run {
 	r := &run{nodes: n, backend: backend}
 	ctx := context.Background()
 	if backend == "postgres" {
-		schema := fmt.Sprintf("maasbench_%d_%d", time.Now().UnixNano(), n)
-		u, err := url.Parse(pgURL)
-		if err != nil {
-			r.err = fmt.Errorf("postgres URL: %w", err)
-			return r
-		}
-		admin, err := postgres.OpenDB(ctx, pgURL)
+		schemaURL, drop, err := benchrun.FreshSchema(ctx, pgURL, fmt.Sprintf("maasbench_%d_%d", time.Now().UnixNano(), n))
 		if err != nil {
 			r.err = err
 			return r
 		}
-		defer admin.Close()
-		if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-			r.err = fmt.Errorf("create schema: %w", err)
-			return r
-		}
 		defer func() {
-			if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				fmt.Fprintf(os.Stderr, "maasbench: drop schema %s: %v\n", schema, err)
+			if err := drop(); err != nil {
+				fmt.Fprintln(os.Stderr, "maasbench:", err)
 			}
 		}()
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		ds.PostgresURL = u.String()
+		ds.PostgresURL = schemaURL
 	}
 
-	js, err := json.Marshal(es)
-	check(err)
-	emu := exec.Command(os.Args[0], "-emulator", string(js))
-	emu.Stderr = os.Stderr
-	stdin, err := emu.StdinPipe()
-	check(err)
-	stdout, err := emu.StdoutPipe()
-	check(err)
-	if err := emu.Start(); err != nil {
+	emu, err := benchrun.StartPiped("emulator", es)
+	if err != nil {
 		r.err = err
 		return r
 	}
-	out := bufio.NewReader(stdout)
 	stopEmu := func() error {
-		stdin.Close()
-		line, rerr := out.ReadBytes('\n')
-		_, _ = io.Copy(io.Discard, out)
+		emu.In.Close()
+		line, rerr := emu.Out.ReadBytes('\n')
+		_, _ = io.Copy(io.Discard, emu.Out)
 		werr := emu.Wait()
 		if werr != nil {
 			return fmt.Errorf("emulator: %w", werr)
@@ -255,11 +215,11 @@ func runOne(n int, backend string, es emuSpec, ds drySpec, pgURL string) *run {
 		if err := json.Unmarshal(line, &r.emu); err != nil {
 			return fmt.Errorf("emulator output: %w", err)
 		}
-		ru := emu.ProcessState.SysUsage().(*syscall.Rusage)
-		r.emuRSS, r.emuCPU = ru.Maxrss, time.Duration(ru.Utime.Nano()+ru.Stime.Nano())
+		u := benchrun.ChildUsage(emu.ProcessState)
+		r.emuRSS, r.emuCPU = u.MaxRSSKB, u.CPU
 		return nil
 	}
-	line, err := out.ReadBytes('\n')
+	line, err := emu.Out.ReadBytes('\n')
 	if err == nil {
 		err = json.Unmarshal(line, &r.ready)
 	}
@@ -269,27 +229,18 @@ func runOne(n int, backend string, es emuSpec, ds drySpec, pgURL string) *run {
 		return r
 	}
 	ds.URL, ds.Key = r.ready.URL, r.ready.Key
-	js, err = json.Marshal(ds)
-	check(err)
-	r.loadBefore = loadavg()
-	dry := exec.Command(os.Args[0], "-drydock", string(js))
-	dry.Stderr = os.Stderr
-	dout, derr := dry.Output()
-	r.loadAfter = loadavg()
+	r.loadBefore = benchrun.Load1()
+	u, derr := benchrun.RunChild("Drydock child", "drydock", ds, &r.dry)
+	r.loadAfter = benchrun.Load1()
 	if err := stopEmu(); err != nil && derr == nil {
 		r.err = err
 		return r
 	}
 	if derr != nil {
-		r.err = fmt.Errorf("Drydock child failed (figures withheld): %w", derr)
+		r.err = derr
 		return r
 	}
-	if err := json.Unmarshal(dout, &r.dry); err != nil {
-		r.err = fmt.Errorf("Drydock child output: %w", err)
-		return r
-	}
-	ru := dry.ProcessState.SysUsage().(*syscall.Rusage)
-	r.dryRSS, r.dryCPU = ru.Maxrss, time.Duration(ru.Utime.Nano()+ru.Stime.Nano())
+	r.dryRSS, r.dryCPU = u.MaxRSSKB, u.CPU
 	if got := r.emu.Statuses["Deployed"]; got != n || r.emu.Machines != n {
 		r.err = fmt.Errorf("emulator: %d machines, %d Deployed (%v); want %d Deployed", r.emu.Machines, got, r.emu.Statuses, n)
 	}
@@ -446,18 +397,6 @@ func num(v float64) string {
 	default:
 		return fmt.Sprintf("%.1f", v)
 	}
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return f[0]
 }
 
 func check(err error) {

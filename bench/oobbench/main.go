@@ -25,11 +25,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	"github.com/drydock-go/drydock/internal/app"
 	"github.com/drydock-go/drydock/internal/config"
 	"github.com/drydock-go/drydock/internal/design/sitegen"
@@ -61,16 +60,15 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each run to this file (the protocol is appended)")
 	flag.Parse()
 	if *child != "" {
+		stopProfile := func() {}
 		if *cpuprofile != "" {
-			f, err := os.Create(*cpuprofile + "." + *child)
-			if err == nil {
-				_ = pprof.StartCPUProfile(f)
-				defer pprof.StopCPUProfile()
+			if stop, err := benchrun.StartCPUProfile(*cpuprofile + "." + *child); err == nil {
+				stopProfile = stop
 			}
 		}
 		r := run(*child, *nodes, *conc)
 		_ = json.NewEncoder(os.Stdout).Encode(r)
-		pprof.StopCPUProfile()
+		stopProfile()
 		if r.Error != "" {
 			os.Exit(1)
 		}
@@ -139,10 +137,8 @@ func run(protocol string, n, conc int) (r result) {
 		return fail(err)
 	}
 	r.Setup = time.Since(t0)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = a.Orch.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	stopOrch := benchrun.Background(ctx, a.Orch.Run)
+	defer stopOrch()
 	for _, action := range []string{task.ActionVerifyNodes, task.ActionPrepareNodes} {
 		start := time.Now()
 		tk, err := a.Orch.Submit(ctx, action, site, nil, "oobbench")
@@ -177,10 +173,8 @@ func run(protocol string, n, conc int) (r result) {
 	if r.Concurrency == 0 {
 		r.Concurrency = 64
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		r.PeakRSSMiB = float64(ru.Maxrss) / 1024
-		r.CPUSeconds = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	}
+	u := benchrun.SelfUsage()
+	r.PeakRSSMiB = float64(u.MaxRSSKB) / 1024
+	r.CPUSeconds = u.CPU.Seconds()
 	return r
 }

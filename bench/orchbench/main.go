@@ -39,28 +39,22 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	ddesign "github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/design/sitegen"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/driver/sim"
 	"github.com/drydock-go/drydock/internal/orchestrator"
 	"github.com/drydock-go/drydock/internal/store"
-	"github.com/drydock-go/drydock/internal/store/postgres"
-	"github.com/drydock-go/drydock/internal/store/sqlite"
 	"github.com/drydock-go/drydock/internal/task"
 )
 
@@ -165,14 +159,8 @@ func main() {
 		return
 	}
 
-	var ns []int
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n <= 0 {
-			fail("bad size %q", s)
-		}
-		ns = append(ns, n)
-	}
+	ns, err := benchrun.ParseCounts(*sizes, "size")
+	check(err)
 	bs := *backends
 	if bs == "" {
 		bs = "sqlite"
@@ -198,21 +186,13 @@ func main() {
 		fail("-latency must be positive")
 	}
 
-	dir := *dirFlag
-	if dir == "" {
-		d, err := os.MkdirTemp("", "orchbench")
-		check(err)
-		dir = d
-		if !*keep {
-			defer os.RemoveAll(dir)
-		}
-	} else {
-		check(os.MkdirAll(dir, 0o755))
-	}
+	dir, removeDir, err := benchrun.WorkDir(*dirFlag, "orchbench", *keep)
+	check(err)
+	defer removeDir()
 
 	pgPool := 0
 	if *pgURL != "" {
-		pgPool = poolSize(*pgURL)
+		pgPool = benchrun.PoolSize(*pgURL)
 	}
 	header(*latency, *poll, *lease, *driverCalls, *maxTasks, dir, *pgURL, pgPool, *lazy)
 
@@ -280,67 +260,31 @@ func main() {
 	}
 }
 
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // runOne runs one spec in a child process (with a fresh PostgreSQL schema when needed).
 func runOne(s spec, pgURL string) *run {
 	r := &run{spec: s}
 	ctx := context.Background()
 	if s.Backend == "postgres" {
-		schema := fmt.Sprintf("orchbench_%d_%d", time.Now().UnixNano(), s.Nodes)
-		u, err := url.Parse(pgURL)
-		if err != nil {
-			r.err = fmt.Errorf("postgres URL: %w", err)
-			return r
-		}
-		admin, err := postgres.OpenDB(ctx, pgURL)
+		schemaURL, drop, err := benchrun.FreshSchema(ctx, pgURL, fmt.Sprintf("orchbench_%d_%d", time.Now().UnixNano(), s.Nodes))
 		if err != nil {
 			r.err = err
 			return r
 		}
-		defer admin.Close()
-		if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-			r.err = fmt.Errorf("create schema: %w", err)
-			return r
-		}
 		defer func() {
-			if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				fmt.Fprintf(os.Stderr, "orchbench: drop schema %s: %v\n", schema, err)
+			if err := drop(); err != nil {
+				fmt.Fprintln(os.Stderr, "orchbench:", err)
 			}
 		}()
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		s.PostgresURL = u.String()
+		s.PostgresURL = schemaURL
 	}
-	js, err := json.Marshal(s)
-	check(err)
-	r.loadBefore = loadavg()
-	cmd := exec.Command(os.Args[0], "-child", string(js))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	r.loadAfter = loadavg()
+	r.loadBefore = benchrun.Load1()
+	u, err := benchrun.RunChild("child", "child", s, &r.res)
+	r.loadAfter = benchrun.Load1()
 	if err != nil {
-		r.err = fmt.Errorf("child failed (figures withheld): %w", err)
+		r.err = err
 		return r
 	}
-	if err := json.Unmarshal(out, &r.res); err != nil {
-		r.err = fmt.Errorf("child output: %w", err)
-		return r
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.maxRSSKB = ru.Maxrss // kilobytes on Linux
-	r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	r.maxRSSKB, r.cpu = u.MaxRSSKB, u.CPU
 	return r
 }
 
@@ -349,24 +293,14 @@ func measure(s spec) (result, error) {
 	res := result{Nodes: s.Nodes, Backend: s.Backend}
 	ctx := context.Background()
 
-	var raw store.Store
-	switch s.Backend {
-	case "sqlite":
-		st, err := sqlite.Open(ctx, filepath.Join(s.Dir, "drydock.db"))
-		if err != nil {
-			return res, err
-		}
-		raw = st
-	case "postgres":
-		st, err := postgres.Open(ctx, s.PostgresURL)
-		if err != nil {
-			return res, err
-		}
-		raw = st
-		res.PGPool = st.DB().Stats().MaxOpenConnections
-	default:
-		return res, fmt.Errorf("unknown backend %q", s.Backend)
+	st, err := benchrun.OpenStore(ctx, s.Backend, s.Dir, s.PostgresURL)
+	if err != nil {
+		return res, err
 	}
+	if s.Backend == "postgres" {
+		res.PGPool = st.DB().Stats().MaxOpenConnections
+	}
+	var raw store.Store = st
 	defer raw.Close()
 	cs := newCountingStore(raw)
 
@@ -392,34 +326,11 @@ func measure(s spec) (result, error) {
 	orch := orchestrator.New(cs, drivers, orchestrator.Config{ID: "orchbench", LeaseFor: s.LeaseFor,
 		PollInterval: s.PollInterval, MaxTasks: s.MaxTasks, DriverCalls: s.DriverCalls}, orchestrator.WithLogger(log))
 
-	runCtx, stopRun := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = orch.Run(runCtx)
-	}()
-	defer func() {
-		stopRun()
-		wg.Wait()
-	}()
+	stopOrch := benchrun.Background(ctx, orch.Run)
+	defer stopOrch()
 
-	var maxG atomic.Int64
-	sampleDone := make(chan struct{})
-	go func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if g := int64(runtime.NumGoroutine()); g > maxG.Load() {
-				maxG.Store(g)
-			}
-			select {
-			case <-sampleDone:
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	peakGoroutines := benchrun.PeakGoroutines()
+	defer peakGoroutines()
 
 	// Sample the write pool.
 	type pooled interface{ DB() *sql.DB }
@@ -469,13 +380,12 @@ func measure(s spec) (result, error) {
 	}
 	stopProfile := func() {}
 	if s.CPUProfile != "" {
-		stop, err := startProfile(s.CPUProfile)
+		stop, err := benchrun.StartCPUProfile(s.CPUProfile)
 		if err != nil {
 			return res, err
 		}
-		var once sync.Once
-		stopProfile = func() { once.Do(stop) }
-		defer stopProfile()
+		stopProfile = stop
+		defer stop()
 	}
 
 	deadline := time.Now().Add(s.Timeout)
@@ -534,8 +444,7 @@ func measure(s spec) (result, error) {
 	res.BothWall = res.PrepareWall + res.DeployWall // without the bench's polling gap between them
 	stopProfile()                                   // the profile covers the two tasks, not the verification
 	res.Phases = append(res.Phases, cs.phaseOut(dep.ID, d0))
-	close(sampleDone)
-	res.MaxGoroutines = int(maxG.Load())
+	res.MaxGoroutines = peakGoroutines()
 	close(poolDone)
 	poolWG.Wait()
 	if busyN > 0 && res.WritePool > 0 {
@@ -710,19 +619,6 @@ func (c cpath) formula(ts []term) string {
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, " + ")
-}
-
-// poolSize is the PostgreSQL pool size a URL asks for.
-func poolSize(raw string) int {
-	u, err := url.Parse(raw)
-	if err == nil {
-		if v := u.Query().Get("pool_max_conns"); v != "" {
-			if n, err := strconv.Atoi(v); err == nil {
-				return n
-			}
-		}
-	}
-	return postgres.DefaultPoolSize
 }
 
 func check(err error) {

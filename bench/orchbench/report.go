@@ -2,34 +2,18 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"time"
 
+	"github.com/drydock-go/drydock/bench/internal/benchrun"
 	"github.com/drydock-go/drydock/internal/driver/sim"
 )
-
-func startProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
-}
 
 func header(lat, poll, lease time.Duration, driverCalls, maxTasks int, dir, pgURL string, pgPool int, lazy bool) {
 	c := critical(simLatency(lat))
 	fmt.Printf("orchbench: Go %s, %s/%s, %d CPUs (children use GOMAXPROCS=%d), load average at start %s\n\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), loadavg())
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), benchrun.LoadAvg())
 	machines := "every machine created (Site.Ensure, one transaction) before the run"
 	if lazy {
 		machines = "each machine created at the first driver call for it (-lazy-machines)"
@@ -53,20 +37,9 @@ func header(lat, poll, lease time.Duration, driverCalls, maxTasks int, dir, pgUR
 		dc, poll, lease, lease/3, maxTasks)
 	fmt.Printf("Stores: SQLite = the embedded store (internal/store/sqlite: one write connection, WAL, synchronous=NORMAL) in %s", dir)
 	if pgURL != "" {
-		fmt.Printf("; PostgreSQL = %s, a fresh schema per run, pool of %d connections", redact(pgURL), pgPool)
+		fmt.Printf("; PostgreSQL = %s, a fresh schema per run, pool of %d connections", benchrun.Redact(pgURL), pgPool)
 	}
 	fmt.Printf(".\n\n")
-}
-
-func redact(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.Index(u[i+3:], "@"); j >= 0 {
-			if k := strings.Index(u[i+3:i+3+j], ":"); k >= 0 {
-				return u[:i+3+k] + ":***" + u[i+3+j:]
-			}
-		}
-	}
-	return u
 }
 
 func totalWrites(r result) int64 {
@@ -108,7 +81,7 @@ func report(runs []*run, lat time.Duration, timeline bool) {
 		fmt.Printf("| %d | %s | %.2f s | %.2f s | %.2f s | %s | **%.3f** | %.3f | %.2f | %.2f | %d MB | %.1f s (%.2f) | %s → %s |\n",
 			r.spec.Nodes, r.spec.Backend, r.res.PrepareWall, r.res.DeployWall, r.res.BothWall, c.total(),
 			r.res.BothWall/c.total().Seconds(), r.res.BothWall/(c.total()-c.latency(sim.Enlist)).Seconds(), float64(totalWrites(r.res))/n, float64(r.res.SimOpsTotal)/n,
-			r.maxRSSKB/1024, r.cpu.Seconds(), r.cpu.Seconds()/r.res.BothWall, first(r.loadBefore), first(r.loadAfter))
+			r.maxRSSKB/1024, r.cpu.Seconds(), r.cpu.Seconds()/r.res.BothWall, r.loadBefore, r.loadAfter)
 	}
 	if len(ok) == 0 {
 		return
@@ -335,13 +308,6 @@ func report(runs []*run, lat time.Duration, timeline bool) {
 		fmt.Println()
 	}
 	fmt.Printf("Verified for every run shown: both tasks complete with result success for every node, and every simulated machine Deployed.\n")
-}
-
-func first(load string) string {
-	if f := strings.Fields(load); len(f) > 0 {
-		return f[0]
-	}
-	return load
 }
 
 func perNode(n int64, nodes int) string {
