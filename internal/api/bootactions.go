@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 
@@ -64,7 +63,9 @@ func (s *Server) bootActionAssets(assetType string) handlerFunc {
 		if err := checkKey(w, r, bc.Key); err != nil {
 			return err
 		}
-		site, err := s.bootSites.get(r.Context(), s.Store, bc.DeployTaskID)
+		site, err := s.bootSites.Get(r.Context(), bc.DeployTaskID, func(ctx context.Context) (*design.Site, error) {
+			return compileSnapshot(ctx, s.Store, bc.DeployTaskID)
+		})
 		if err != nil {
 			return err
 		}
@@ -282,58 +283,6 @@ func (s *Server) baclient(w http.ResponseWriter, r *http.Request, _ *auth.Identi
 	w.Header().Set("Content-Disposition", `attachment; filename="drydock-baclient"`)
 	http.ServeContent(w, r, "drydock-baclient", fi.ModTime(), f)
 	return nil
-}
-
-// bootSiteCache keeps the compiled designs of the last few deploy tasks, so that a thousand
-// nodes fetching their assets at once compile their task's design once. A task's design
-// snapshot never changes, so entries never go stale; failures are not kept.
-type bootSiteCache struct {
-	mu      sync.Mutex
-	entries []*bootSiteEntry // most recent last
-}
-
-type bootSiteEntry struct {
-	task uuid.UUID
-	done chan struct{} // closed when site and err are set
-	site *design.Site
-	err  error
-}
-
-const bootSiteCacheSize = 4
-
-func (c *bootSiteCache) get(ctx context.Context, st store.Store, taskID uuid.UUID) (*design.Site, error) {
-	c.mu.Lock()
-	for _, e := range c.entries {
-		if e.task == taskID {
-			c.mu.Unlock()
-			select {
-			case <-e.done:
-				return e.site, e.err
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-	}
-	e := &bootSiteEntry{task: taskID, done: make(chan struct{})}
-	c.entries = append(c.entries, e)
-	if len(c.entries) > bootSiteCacheSize {
-		c.entries = c.entries[1:]
-	}
-	c.mu.Unlock()
-	// Compiled for every waiter: the first request being cancelled does not fail the others.
-	e.site, e.err = compileSnapshot(context.WithoutCancel(ctx), st, taskID)
-	close(e.done)
-	if e.err != nil {
-		c.mu.Lock()
-		for i, x := range c.entries {
-			if x == e {
-				c.entries = append(c.entries[:i], c.entries[i+1:]...)
-				break
-			}
-		}
-		c.mu.Unlock()
-	}
-	return e.site, e.err
 }
 
 // compileSnapshot compiles the design a deploy task ran with.

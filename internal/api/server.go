@@ -27,6 +27,7 @@ import (
 	"github.com/drydock-go/drydock/internal/api/policy"
 	"github.com/drydock-go/drydock/internal/design"
 	"github.com/drydock-go/drydock/internal/design/ref"
+	"github.com/drydock-go/drydock/internal/design/sitecache"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/task"
@@ -79,7 +80,9 @@ type Server struct {
 	mux         *http.ServeMux
 	routes      map[string]*route // by pattern
 	validations chan struct{}     // slots for concurrent design validations
-	bootSites   *bootSiteCache
+	// bootSites are the compiled designs of the last few deploy tasks whose nodes fetch their
+	// boot action assets (a task's snapshot never changes: entries never go stale).
+	bootSites *sitecache.Cache[uuid.UUID, *design.Site]
 }
 
 // DefaultMaxBody is the default request body limit.
@@ -135,7 +138,7 @@ func (s *Server) init() {
 	}
 	s.mux = http.NewServeMux()
 	s.routes = map[string]*route{}
-	s.bootSites = &bootSiteCache{}
+	s.bootSites = &sitecache.Cache[uuid.UUID, *design.Site]{}
 	s.validations = make(chan struct{}, maxValidations)
 	p := Prefix
 	// Public.

@@ -23,6 +23,7 @@
 package orchestrator
 
 import (
+	"crypto/sha256"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/drydock-go/drydock/internal/design/ref"
+	"github.com/drydock-go/drydock/internal/design/sitecache"
+	"github.com/drydock-go/drydock/internal/design/validate"
 	"github.com/drydock-go/drydock/internal/driver"
 	"github.com/drydock-go/drydock/internal/store"
 	"github.com/drydock-go/drydock/internal/task"
@@ -59,7 +62,7 @@ type Orchestrator struct {
 	mu      sync.Mutex
 	running map[uuid.UUID]*run
 
-	designs designCache
+	designs sitecache.Cache[[sha256.Size]byte, *validate.Report]
 
 	bootURL atomic.Pointer[string] // overrides cfg.BootActionURL once set
 }

@@ -47,13 +47,16 @@ func (r *run) loadDesign(ctx context.Context) error {
 			return fmt.Errorf("save design snapshot: %w", err)
 		}
 	}
-	r.report = r.o.designs.get(snap, func() *validate.Report {
+	r.report, _ = r.o.designs.Get(ctx, digest(snap), func(ctx context.Context) (*validate.Report, error) {
 		sources := make([]design.Source, len(snap))
 		for i, s := range snap {
 			sources[i] = design.Source{Name: s.Name, Data: s.Data}
 		}
-		return validate.Sources(ctx, validate.Options{}, sources...)
+		return validate.Sources(ctx, validate.Options{}, sources...), nil
 	})
+	if r.report == nil {
+		return context.Cause(ctx) // cancelled while another task compiled the same design
+	}
 	if r.t.Action == task.ActionValidateDesign {
 		if r.report.Site == nil {
 			// Documents could not be read: the validate_design step reports why.
