@@ -49,7 +49,8 @@ func runDeployNode(ctx context.Context, r *run, c driver.Call) driver.Result {
 	deploy := func(c driver.Call) driver.Result {
 		return r.drive(ctx, func() driver.Result { return r.o.drivers.Node.Deploy(ctx, c) })
 	}
-	if len(bootaction.Targeting(r.site, c.Node.Name)) == 0 {
+	targeted := bootaction.Targeting(r.site, c.Node.Name)
+	if len(targeted) == 0 {
 		return deploy(c)
 	}
 	earlier, err := r.deployedEarlier(ctx, c)
@@ -61,7 +62,7 @@ func runDeployNode(ctx context.Context, r *run, c driver.Call) driver.Result {
 		res.Data = withData(res.Data, detailBootNotRun, "The node was deployed earlier; its boot actions do not run again.")
 		return res
 	}
-	ba, err := r.bootActions(ctx, c.Node)
+	ba, err := r.bootActions(ctx, c.Node, targeted)
 	if err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
 			r.cancel(errLeaseLost)
@@ -100,12 +101,8 @@ func (r *run) deployedEarlier(ctx context.Context, c driver.Call) (bool, error) 
 }
 
 // bootActions records (once) and returns the node's boot action context for this deployment,
-// or nil when no boot action targets the node.
-func (r *run) bootActions(ctx context.Context, n *design.Node) (*driver.BootActions, error) {
-	targeted := bootaction.Targeting(r.site, n.Name)
-	if len(targeted) == 0 {
-		return nil, nil
-	}
+// given the boot actions that target the node (at least one).
+func (r *run) bootActions(ctx context.Context, n *design.Node, targeted []*design.AppliedBootAction) (*driver.BootActions, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate the identity key: %w", err)
