@@ -23,8 +23,8 @@
 package orchestrator
 
 import (
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
