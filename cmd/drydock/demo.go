@@ -111,8 +111,7 @@ func runDemo(cmd *cobra.Command, dataDir, designRef, bmc, provisioner string, ke
 		}
 		cfg.Drivers.Node = "maas"
 		cfg.MAAS = config.MAAS{URL: mx.url, APIKey: mx.emu.APIKey(), PollInterval: config.Duration(200 * time.Millisecond)}
-		opts.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: simnode.ModeReport, Deployed: mx.deployed,
-			Log: log.With("component", "simnode")}
+		cfg.Sim.BootActions = simnode.ModeReport // the emulator's machines are simulated: they report
 	}
 	a, err := app.Open(ctx, cfg, opts)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/drydock-go/drydock/internal/app"
 	"github.com/drydock-go/drydock/internal/design"
-	"github.com/drydock-go/drydock/internal/design/ref"
 	"github.com/drydock-go/drydock/internal/design/validate"
 	"github.com/drydock-go/drydock/internal/driver/maas/maassim"
 )
@@ -47,15 +46,11 @@ func startDemoMAAS(ctx context.Context, designRef string) (*demoMAAS, error) {
 
 // compileRef reads and compiles a design.
 func compileRef(ctx context.Context, designRef string) (*design.Site, error) {
-	srcs, err := (&ref.Resolver{}).Fetch(ctx, designRef)
+	srcs, err := (&fetchFlags{}).fetch(ctx, designRef)
 	if err != nil {
 		return nil, err
 	}
-	ds := make([]design.Source, len(srcs))
-	for i, s := range srcs {
-		ds[i] = design.Source{Name: s.Name, Data: s.Data}
-	}
-	rep := validate.Sources(ctx, validate.Options{}, ds...)
+	rep := validate.Sources(ctx, validate.Options{}, srcs...)
 	if rep.Site == nil {
 		return nil, fmt.Errorf("the design %s cannot be read", designRef)
 	}
@@ -81,18 +76,6 @@ func (d *demoMAAS) enlist(ctx context.Context, a *app.App, designRef string) (in
 		d.ids[n] = id
 	}
 	return len(ids), nil
-}
-
-// deployed reports whether MAAS says the node's machine is deployed (its OS boots).
-func (d *demoMAAS) deployed(node string) bool {
-	d.mu.Lock()
-	id, ok := d.ids[node]
-	d.mu.Unlock()
-	if !ok {
-		return false
-	}
-	st, ok := d.emu.Snapshot(id)
-	return ok && st.StatusName == "Deployed"
 }
 
 // summary prints what MAAS holds for each machine.

@@ -82,10 +82,6 @@ type Options struct {
 	// zero keep the configuration's values).
 	Orchestrator orchestrator.Config
 	Logger       *slog.Logger
-	// Nodes, when set, plays the deployed machines' boot actions for a node driver other than
-	// the simulated one (drydock demo --provisioner maas: the emulator's machines are simulated
-	// too); the node driver is wrapped so that it places each node's context on the agent.
-	Nodes *simnode.Agent
 }
 
 // Open assembles a process: store, drivers and orchestrator (not yet running).
@@ -117,17 +113,10 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Sim = s
 	}
 	a.Drivers = driver.Set{OOB: map[string]driver.OOBDriver{}}
-	if cfg.Drivers.Node == "sim" {
-		mode := cfg.Sim.BootActions
-		if mode == "" {
-			mode = simnode.ModeReport
-		}
-		s := a.Sim
-		a.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: mode, Log: log.With("component", "simnode"),
-			Deployed: func(node string) bool { m, ok := s.Machine(node); return ok && m.Status == "Deployed" }}
-		a.Drivers.Node = a.Nodes.Wrap(a.Sim.NodeDriver())
-	}
-	if cfg.Drivers.Node == "maas" {
+	switch cfg.Drivers.Node {
+	case "sim":
+		a.Drivers.Node = a.Sim.NodeDriver()
+	case "maas":
 		d, err := MAASDriver(cfg.MAAS, log.With("driver", "maas"))
 		if err != nil {
 			a.Close()
@@ -135,15 +124,21 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		}
 		a.Drivers.Node = d
 	}
-	if opts.Nodes == nil && cfg.Drivers.Node != "sim" && cfg.Sim.BootActions == simnode.ModeReport {
-		// The provisioner's machines are simulated too (drydock sim maas): play their OS.
-		if ml, ok := a.Drivers.Node.(driver.MachineLister); ok {
-			opts.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: simnode.ModeReport, Deployed: deployedIn(ml),
-				Log: log.With("component", "simnode")}
-		}
+	// The simulated machines play their operating system's part in boot actions: by default
+	// those of the simulated node driver, and, with sim.boot_actions: report, those of another
+	// driver whose machines are simulated too (MAAS emulated by drydock sim maas).
+	mode := cfg.Sim.BootActions
+	if mode == "" && cfg.Drivers.Node == "sim" {
+		mode = simnode.ModeReport
 	}
-	if opts.Nodes != nil && a.Drivers.Node != nil && a.Nodes == nil {
-		a.Nodes = opts.Nodes
+	var deployed func(string) bool
+	if s := a.Sim; cfg.Drivers.Node == "sim" {
+		deployed = func(node string) bool { m, ok := s.Machine(node); return ok && m.Status == "Deployed" }
+	} else if ml, ok := a.Drivers.Node.(driver.MachineLister); ok && mode == simnode.ModeReport {
+		deployed = deployedIn(ml)
+	}
+	if deployed != nil {
+		a.Nodes = &simnode.Agent{Dir: cfg.SimNodesDir(), Mode: mode, Deployed: deployed, Log: log.With("component", "simnode")}
 		a.Drivers.Node = a.Nodes.Wrap(a.Drivers.Node)
 	}
 	switch cfg.Drivers.OOB {
