@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
@@ -10,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -146,8 +146,12 @@ func parseDetail(i int, raw json.RawMessage) (string, bool, map[string]any, erro
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return "", false, nil, errBadRequest("details[%d] must be an object with message (string) and error (boolean)", i)
 	}
-	if k := duplicateKey(raw); k != "" {
-		return "", false, nil, errBadRequest("details[%d].%s is given twice", i, k)
+	seen := map[string]bool{}
+	for _, k := range objectKeys(raw) {
+		if seen[k] {
+			return "", false, nil, errBadRequest("details[%d].%s is given twice", i, k)
+		}
+		seen[k] = true
 	}
 	for k := range m {
 		if (strings.EqualFold(k, "message") && k != "message") || (strings.EqualFold(k, "error") && k != "error") {
@@ -167,10 +171,8 @@ func parseDetail(i int, raw json.RawMessage) (string, bool, map[string]any, erro
 		if k == "message" || k == "error" {
 			continue
 		}
-		for _, res := range reservedDetailKeys {
-			if k == res {
-				return "", false, nil, errBadRequest("details[%d].%s is reserved and may not be set by a node", i, k)
-			}
+		if slices.Contains(reservedDetailKeys, k) {
+			return "", false, nil, errBadRequest("details[%d].%s is reserved and may not be set by a node", i, k)
 		}
 		var x any
 		if err := json.Unmarshal(v, &x); err != nil {
@@ -179,31 +181,6 @@ func parseDetail(i int, raw json.RawMessage) (string, bool, map[string]any, erro
 		extra[k] = x
 	}
 	return msg, isErr, extra, nil
-}
-
-// duplicateKey returns a key given twice at the top of a JSON object ("" when none).
-func duplicateKey(raw json.RawMessage) string {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return ""
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return ""
-		}
-		k, _ := tok.(string)
-		if seen[k] {
-			return k
-		}
-		seen[k] = true
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return ""
-		}
-	}
-	return ""
 }
 
 // reportBootAction records a node's report on one of its actions.

@@ -74,17 +74,8 @@ func exactFields(data []byte, v any) error {
 			known[name] = true
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil // not an object: the decoder says what is wrong
-	}
 	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		k, _ := tok.(string)
+	for _, k := range objectKeys(data) {
 		if !known[k] {
 			return errBadRequest("invalid JSON body: unknown field %q (field names are case-sensitive)", k)
 		}
@@ -92,12 +83,32 @@ func exactFields(data []byte, v any) error {
 			return errBadRequest("invalid JSON body: field %q is given twice", k)
 		}
 		seen[k] = true
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return nil
-		}
 	}
 	return nil
+}
+
+// objectKeys returns the keys at the top of a JSON object in order, repeats included (nil when
+// data is not an object; as far as it is readable when it is malformed: the decoder reports
+// what is wrong).
+func objectKeys(data []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		k, _ := tok.(string)
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return keys
+		}
+	}
+	return keys
 }
 
 // describeJSONError says what is wrong with a body in the caller's terms.
